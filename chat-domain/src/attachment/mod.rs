@@ -1,0 +1,7 @@
+//! Uploaded files that messages carry.
+
+mod aggregate;
+mod repository;
+
+pub use aggregate::{Attachment, AttachmentKind, AttachmentParts, NewAttachment};
+pub use repository::AttachmentRepository;
