@@ -25,6 +25,7 @@ pub mod group;
 pub mod ids;
 pub mod message;
 pub mod messaging;
+pub mod repositories;
 pub mod settings;
 pub mod text;
 pub mod uow;
@@ -37,3 +38,4 @@ pub mod testing;
 
 pub use error::{DomainError, RepositoryError, WorkError};
 pub use ids::{AttachmentId, ConversationId, EventSeq, MessageId, Seq, TenantId, UserId};
+pub use repositories::{ChatStore, Repositories};
