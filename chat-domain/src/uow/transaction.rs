@@ -63,7 +63,8 @@ pub trait Transaction: Send {
         id: ConversationId,
         message: &LastMessage,
     ) -> Result<(), RepositoryError>;
-    /// `Conversation::forget_message` on every side of the conversation.
+    /// `Conversation::forget_message` on every side of the conversation, except the sides of members who
+    /// already hid that message (they stopped counting it when they hid it).
     async fn forget_message_on_sides(
         &mut self,
         tenant: TenantId,
