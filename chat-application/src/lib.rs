@@ -1,1 +1,79 @@
-//! placeholder
+//! # chat-application
+//!
+//! The application layer of the chat module, after ABP's Volo.Chat application services: use cases over
+//! the domain of `chat-domain`, spoken in DTOs, with permission checks, input validation, rate limits and
+//! real-time delivery of what changed. Hosts (REST, Socket.IO, embedding code) call these services and
+//! never touch repositories or aggregates.
+//!
+//! Layout:
+//! - [`ChatModule`] (`module`): the composition root, built from a store's [`Repositories`], a
+//!   [`RealTimeChatMessageSender`], a [`Clock`](chat_domain::clock::Clock), a [`RateLimiter`] and
+//!   [`ChatOptions`];
+//! - `services`: [`ConversationAppService`], [`GroupAppService`], [`ContactAppService`],
+//!   [`SettingsAppService`], [`ChatUserAppService`] (user sync) and [`SyncAppService`] (catch-up);
+//! - [`dto`]: inputs and outputs (camelCase JSON; feature `openapi` derives their schemas);
+//! - [`realtime`]: the sender port, the events it carries and the one mapping from domain events to
+//!   client payloads; feature `testing` adds [`RecordingChatMessageSender`](realtime::RecordingChatMessageSender);
+//! - [`AppError`] with stable codes (`chat.not_found`, `chat.forbidden`, …), [`CallerContext`].
+//!
+//! Every method takes the [`CallerContext`] explicitly. Changes run in one unit of work; their events are
+//! handed to the sender only after it commits, and a delivery failure never fails the call (clients catch
+//! up with [`SyncAppService::sync`]).
+//!
+//! ```
+//! # #[cfg(feature = "testing")]
+//! # {
+//! use std::sync::Arc;
+//! use chat_application::dto::SendMessageInput;
+//! use chat_application::realtime::RecordingChatMessageSender;
+//! use chat_application::{CallerContext, ChatModule};
+//! use chat_domain::memory::InMemoryChatStore;
+//! use chat_domain::{Repositories, TenantId, UserId};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let sender = Arc::new(RecordingChatMessageSender::new());
+//! let chat = ChatModule::builder(Repositories::from_store(Arc::new(InMemoryChatStore::new())))
+//!     .sender(sender.clone())
+//!     .build();
+//!
+//! let alice = CallerContext::new(TenantId::HOST, UserId::from_uuid(uuid::Uuid::new_v4())).with_names("alice", None, None);
+//! let bob = CallerContext::new(TenantId::HOST, UserId::from_uuid(uuid::Uuid::new_v4())).with_names("bob", None, None);
+//! chat.users().sync_caller(&alice).await?;
+//! chat.users().sync_caller(&bob).await?;
+//!
+//! let input = SendMessageInput {
+//!     target_user_id: Some(bob.user.as_uuid()),
+//!     text: "hello".into(),
+//!     ..Default::default()
+//! };
+//! let message = chat.conversations().send_message(&alice, input).await?;
+//! assert_eq!(message.seq, 1);
+//! assert_eq!(sender.names(), ["message.created"]);
+//! # Ok::<(), chat_application::AppError>(())
+//! # }).unwrap();
+//! # }
+//! ```
+
+mod caller;
+mod core;
+pub mod dto;
+mod error;
+mod mapping;
+mod module;
+mod options;
+pub mod pagination;
+mod rate_limit;
+pub mod realtime;
+mod services;
+
+pub use caller::CallerContext;
+pub use chat_domain::Repositories;
+pub use error::{AppError, FieldError};
+pub use module::{ChatModule, ChatModuleBuilder};
+pub use options::{ChatOptions, RateLimit, RateLimitOptions};
+pub use rate_limit::{GovernorRateLimiter, RateLimitKind, RateLimiter, UnlimitedRateLimiter};
+pub use realtime::{NoopChatMessageSender, RealTimeChatMessageSender, RealtimeEvent, SenderError};
+pub use services::{
+    ChatUserAppService, ContactAppService, ConversationAppService, GroupAppService, MAX_DELIVERED_IDS, MAX_FILTER,
+    MAX_SEARCH_TEXT, SettingsAppService, SyncAppService,
+};
