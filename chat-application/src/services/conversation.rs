@@ -9,7 +9,6 @@ use chat_domain::message::{
     Reaction,
 };
 use chat_domain::messaging::{Actor, SendMessage, SendTarget};
-use chat_domain::uow::Transaction;
 use chat_domain::{AttachmentId, ConversationId, MessageId, RepositoryError, Seq, UserId, WorkError};
 
 use crate::caller::CallerContext;
@@ -98,11 +97,7 @@ impl ConversationAppService {
                 .core
                 .transact(move |tx| {
                     Box::pin(async move {
-                        let sent = manager.send(tx, attempt).await?;
-                        if !sent.duplicate {
-                            settle_sender_side(tx, &sent.message).await?;
-                        }
-                        Ok(sent)
+                        manager.send(tx, attempt).await
                     })
                 })
                 .await;
@@ -613,22 +608,6 @@ impl ConversationAppService {
         self.core.deliver_realtime(&[event]).await;
         Ok(())
     }
-}
-
-/// Sending moves the sender's read watermark to their own message (the domain's
-/// `Conversation::record_message`) but leaves their unread count as it was, so the count would stay stale
-/// and `mark_read` could no longer clear it (the watermark is already there). Everything up to one's own
-/// message counts as read, so the count is zeroed in the same unit of work.
-async fn settle_sender_side(tx: &mut dyn Transaction, message: &Message) -> Result<(), WorkError> {
-    let side = tx.conversation(message.tenant(), message.conversation(), message.sender()).await?;
-    let Some(side) = side else { return Ok(()) };
-    if side.unread_count() == 0 || side.read_seq() < message.seq() {
-        return Ok(());
-    }
-    let mut parts = side.to_parts();
-    parts.unread_count = 0;
-    tx.save_conversation(&Conversation::from_parts(parts)).await?;
-    Ok(())
 }
 
 /// Bounds of one history page.

@@ -89,7 +89,8 @@ pub struct ConversationParts {
 
 impl Conversation {
     /// `user`'s side of a new conversation (direct with a peer, or a group they joined), positioned at
-    /// `start`: a member who joins a group later starts at the group's latest `seq`.
+    /// `start`: a member who joins a group later starts at the group's latest `seq`, and sees only what is
+    /// sent from then on.
     pub fn open(
         tenant: TenantId,
         id: ConversationId,
@@ -110,7 +111,7 @@ impl Conversation {
             read_at: None,
             delivered_seq: start,
             delivered_at: None,
-            cleared_seq: Seq::ZERO,
+            cleared_seq: start,
             hidden: false,
             muted: false,
             archived: false,
@@ -234,14 +235,16 @@ impl Conversation {
         self.created_at
     }
 
-    /// Records a newly committed message on this side. The sender's own side counts it as read and
-    /// delivered; every other side counts one more unread. A hidden side reappears.
+    /// Records a newly committed message on this side. Sending reads the conversation: the sender's own
+    /// side moves both watermarks to the message and has nothing unread. Every other side counts one more
+    /// unread. A hidden side reappears.
     pub fn record_message(&mut self, message: &LastMessage) {
         self.last_message = Some(*message);
         self.last_activity_at = message.at;
         self.hidden = false;
         if message.sender == self.user {
             self.advance_read(message.seq, message.at);
+            self.unread_count = 0;
         } else {
             self.unread_count += 1;
         }
@@ -345,6 +348,7 @@ mod tests {
         s.record_message(&last(2, you));
         assert_eq!(s.unread_count(), 2);
         s.record_message(&last(3, me));
+        assert_eq!(s.unread_count(), 0);
         assert_eq!(s.read_seq(), Seq::new(3));
         assert_eq!(s.delivered_seq(), Seq::new(3));
     }

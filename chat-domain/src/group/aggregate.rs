@@ -281,7 +281,7 @@ impl ChatGroup {
             return self.leave(user, now);
         }
         let actor_role = self.require_manager(actor, "remove members")?;
-        let target_role = self.require_member(user)?;
+        let target_role = self.role_of(user).ok_or(DomainError::NotFound("member"))?;
         match (actor_role, target_role) {
             (_, GroupRole::Owner) => return Err(DomainError::OwnerCannot { action: "be removed" }),
             (GroupRole::Admin, GroupRole::Admin) => {
