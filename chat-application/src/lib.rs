@@ -10,7 +10,10 @@
 //!   [`RealTimeChatMessageSender`], a [`Clock`](chat_domain::clock::Clock), a [`RateLimiter`] and
 //!   [`ChatOptions`];
 //! - `services`: [`ConversationAppService`], [`GroupAppService`], [`ContactAppService`],
-//!   [`SettingsAppService`], [`ChatUserAppService`] (user sync) and [`SyncAppService`] (catch-up);
+//!   [`SettingsAppService`], [`ChatUserAppService`] (user sync), [`SyncAppService`] (catch-up) and
+//!   [`AttachmentAppService`] (uploads and downloads);
+//! - [`blob`]: the [`BlobStore`] port for attachments' bytes, streamed as [`ByteStream`]s; feature
+//!   `testing` adds `blob::InMemoryBlobStore`; [`sniff`]: content type detection;
 //! - [`dto`]: inputs and outputs (camelCase JSON; feature `openapi` derives their schemas);
 //! - [`realtime`]: the sender port, the events it carries and the one mapping from domain events to
 //!   client payloads; feature `testing` adds [`RecordingChatMessageSender`](realtime::RecordingChatMessageSender);
@@ -54,6 +57,7 @@
 //! # }
 //! ```
 
+pub mod blob;
 mod caller;
 mod core;
 pub mod dto;
@@ -65,7 +69,9 @@ pub mod pagination;
 mod rate_limit;
 pub mod realtime;
 mod services;
+pub mod sniff;
 
+pub use blob::{BlobError, BlobKey, BlobStore, ByteStream};
 pub use caller::CallerContext;
 pub use chat_domain::Repositories;
 pub use error::{AppError, FieldError};
@@ -74,6 +80,6 @@ pub use options::{ChatOptions, RateLimit, RateLimitOptions};
 pub use rate_limit::{GovernorRateLimiter, RateLimitKind, RateLimiter, UnlimitedRateLimiter};
 pub use realtime::{NoopChatMessageSender, RealTimeChatMessageSender, RealtimeEvent, SenderError};
 pub use services::{
-    ChatUserAppService, ContactAppService, ConversationAppService, GroupAppService, MAX_DELIVERED_IDS, MAX_FILTER,
-    MAX_SEARCH_TEXT, SettingsAppService, SyncAppService,
+    AttachmentAppService, ChatUserAppService, ContactAppService, ConversationAppService, GroupAppService,
+    MAX_DELIVERED_IDS, MAX_FILTER, MAX_SEARCH_TEXT, SettingsAppService, SyncAppService, UPLOAD_FIELD,
 };

@@ -6,12 +6,14 @@ use chat_domain::Repositories;
 use chat_domain::clock::{Clock, SystemClock};
 use chat_domain::messaging::MessagingManager;
 
+use crate::blob::BlobStore;
 use crate::core::Core;
 use crate::options::ChatOptions;
 use crate::rate_limit::{GovernorRateLimiter, RateLimiter};
 use crate::realtime::{NoopChatMessageSender, RealTimeChatMessageSender};
 use crate::services::{
-    ChatUserAppService, ContactAppService, ConversationAppService, GroupAppService, SettingsAppService, SyncAppService,
+    AttachmentAppService, ChatUserAppService, ContactAppService, ConversationAppService, GroupAppService,
+    SettingsAppService, SyncAppService,
 };
 
 /// The chat module: every application service over one store. Cheap to clone; hosts keep one and hand
@@ -24,6 +26,7 @@ pub struct ChatModule {
     settings: SettingsAppService,
     users: ChatUserAppService,
     sync: SyncAppService,
+    attachments: AttachmentAppService,
     core: Arc<Core>,
 }
 
@@ -36,7 +39,7 @@ impl std::fmt::Debug for ChatModule {
 impl ChatModule {
     /// Starts building a module over `repositories`; everything else has a default.
     pub fn builder(repositories: Repositories) -> ChatModuleBuilder {
-        ChatModuleBuilder { repositories, sender: None, clock: None, rate_limiter: None, options: None }
+        ChatModuleBuilder { repositories, sender: None, clock: None, rate_limiter: None, options: None, blobs: None }
     }
 
     /// Conversations and messages.
@@ -69,6 +72,11 @@ impl ChatModule {
         &self.sync
     }
 
+    /// Attachments: uploads and downloads (needs a [`BlobStore`], see [`ChatModuleBuilder::blob_store`]).
+    pub fn attachments(&self) -> &AttachmentAppService {
+        &self.attachments
+    }
+
     /// The options in force.
     pub fn options(&self) -> &ChatOptions {
         &self.core.options
@@ -81,13 +89,15 @@ impl ChatModule {
 }
 
 /// Builds a [`ChatModule`]. Defaults: no real-time delivery, the system clock, a per-process
-/// [`GovernorRateLimiter`] with the options' limits, default [`ChatOptions`].
+/// [`GovernorRateLimiter`] with the options' limits, default [`ChatOptions`], and no blob store (so
+/// attachments are unavailable until one is given).
 pub struct ChatModuleBuilder {
     repositories: Repositories,
     sender: Option<Arc<dyn RealTimeChatMessageSender>>,
     clock: Option<Arc<dyn Clock>>,
     rate_limiter: Option<Arc<dyn RateLimiter>>,
     options: Option<ChatOptions>,
+    blobs: Option<Arc<dyn BlobStore>>,
 }
 
 impl std::fmt::Debug for ChatModuleBuilder {
@@ -122,6 +132,13 @@ impl ChatModuleBuilder {
         self
     }
 
+    /// Where attachments' bytes are stored (a directory, an object store, or an in-memory store in
+    /// tests). Without one, uploads and downloads answer `chat.internal`.
+    pub fn blob_store(mut self, blobs: Arc<dyn BlobStore>) -> Self {
+        self.blobs = Some(blobs);
+        self
+    }
+
     /// The module.
     pub fn build(self) -> ChatModule {
         let options = self.options.unwrap_or_default();
@@ -141,6 +158,7 @@ impl ChatModuleBuilder {
             settings: SettingsAppService::new(core.clone()),
             users: ChatUserAppService::new(core.clone()),
             sync: SyncAppService::new(core.clone()),
+            attachments: AttachmentAppService::new(core.clone(), self.blobs),
             core,
         }
     }

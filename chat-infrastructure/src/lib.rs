@@ -1,1 +1,24 @@
-//! placeholder
+//! # chat-infrastructure
+//!
+//! Infrastructure of the chat module: persistence on SQLite and PostgreSQL through sea-orm
+//! ([`persistence::SeaOrmChatStore`], which implements every repository port of `chat-domain` and its
+//! unit of work with group commit), and — as they land — the event bus, the real-time senders and blob
+//! storage.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), chat_domain::RepositoryError> {
+//! use std::sync::Arc;
+//! use chat_infrastructure::persistence::{DatabaseConfig, Durability, SeaOrmChatStore, StoreOptions};
+//!
+//! let config = DatabaseConfig { url: "sqlite://chat.db?mode=rwc".into(), durability: Durability::Strict, max_connections: None };
+//! let store = SeaOrmChatStore::connect(StoreOptions::from_config(config)).await?;
+//! for (name, value) in store.effective_settings() {
+//!     println!("{name} = {value}");
+//! }
+//! let repositories = chat_domain::Repositories::from_store(Arc::new(store));
+//! # let _ = repositories; Ok(()) }
+//! ```
+
+pub mod blob;
+pub mod persistence;
+pub mod realtime;

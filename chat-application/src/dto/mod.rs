@@ -6,6 +6,7 @@
 //! answer with a 4xx. Everything that deserializes is then validated by the services, which report each
 //! bad field in [`AppError::Validation`](crate::AppError::Validation).
 
+mod attachment;
 mod contact;
 mod conversation;
 mod group;
@@ -15,6 +16,7 @@ mod settings;
 mod sync;
 mod user;
 
+pub use attachment::{AttachmentDownload, AttachmentKindDto, UploadAttachmentInput, UploadedAttachmentDto};
 pub use contact::{ContactDto, GetContactsInput, UnreadCountDto};
 pub use conversation::{
     ArchiveConversationInput, ConversationDto, ConversationTypeDto, DirectConversationDto, GetDirectConversationInput,

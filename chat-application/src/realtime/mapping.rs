@@ -8,7 +8,7 @@
 //! - `message.reaction`: `{ conversationId, messageId, userId, emoji, added }`;
 //! - `conversation.updated`, `conversation.deleted`: `{ conversationId }`;
 //! - `group.updated`: `{ groupId, name, description, avatarUrl, ownerId }`;
-//! - `group.member_added`: `{ groupId, userId, role }` (also sent when a member's role changes);
+//! - `group.member_added` / `group.member_updated`: `{ groupId, userId, role }` (a join / a role change);
 //! - `group.member_removed`: `{ groupId, userId }`;
 //! - `typing` (ephemeral): `{ conversationId, userId, isTyping }`.
 
@@ -132,11 +132,13 @@ fn event_data(event: &DomainEvent, reactions: &[Reaction]) -> Value {
             avatar_url: details.avatar_url(),
             owner_id: owner.map(|o| o.as_uuid()),
         }),
-        DomainEvent::GroupMemberAdded { group, user, role } => to_value(&GroupMemberData {
-            group_id: group.as_uuid(),
-            user_id: user.as_uuid(),
-            role: Some(role_dto(*role)),
-        }),
+        DomainEvent::GroupMemberAdded { group, user, role } | DomainEvent::GroupMemberUpdated { group, user, role } => {
+            to_value(&GroupMemberData {
+                group_id: group.as_uuid(),
+                user_id: user.as_uuid(),
+                role: Some(role_dto(*role)),
+            })
+        }
         DomainEvent::GroupMemberRemoved { group, user } => {
             to_value(&GroupMemberData { group_id: group.as_uuid(), user_id: user.as_uuid(), role: None })
         }
@@ -241,6 +243,11 @@ mod tests {
                 DomainEvent::GroupMemberAdded { group: c, user: u, role: GroupRole::Admin },
                 "group.member_added",
                 json!({ "groupId": c, "userId": u, "role": "admin" }),
+            ),
+            (
+                DomainEvent::GroupMemberUpdated { group: c, user: u, role: GroupRole::Owner },
+                "group.member_updated",
+                json!({ "groupId": c, "userId": u, "role": "owner" }),
             ),
             (
                 DomainEvent::GroupMemberRemoved { group: c, user: u },

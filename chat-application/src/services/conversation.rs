@@ -93,14 +93,8 @@ impl ConversationAppService {
         loop {
             let manager = self.core.manager.clone();
             let attempt = cmd.clone();
-            let committed = self
-                .core
-                .transact(move |tx| {
-                    Box::pin(async move {
-                        manager.send(tx, attempt).await
-                    })
-                })
-                .await;
+            let committed =
+                self.core.transact(move |tx| Box::pin(async move { manager.send(tx, attempt).await })).await;
             match committed {
                 Ok(committed) => {
                     self.core.deliver(&committed.events, &[]).await;

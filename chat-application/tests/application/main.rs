@@ -2,6 +2,7 @@
 //! sender. One binary, one module per area.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod attachments;
 mod contacts;
 mod failures;
 mod groups;

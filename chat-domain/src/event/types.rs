@@ -77,13 +77,22 @@ pub enum DomainEvent {
         /// Owner after the change.
         owner: Option<UserId>,
     },
-    /// Members joined a group, or a member's role changed.
+    /// A member joined a group.
     GroupMemberAdded {
         /// Group.
         group: ConversationId,
         /// The member.
         user: UserId,
         /// Their role.
+        role: GroupRole,
+    },
+    /// A member's role changed (promotion, demotion, ownership passing).
+    GroupMemberUpdated {
+        /// Group.
+        group: ConversationId,
+        /// The member.
+        user: UserId,
+        /// Their new role.
         role: GroupRole,
     },
     /// A member left or was removed.
@@ -109,6 +118,7 @@ impl DomainEvent {
             DomainEvent::ConversationDeleted { .. } => "conversation.deleted",
             DomainEvent::GroupUpdated { .. } => "group.updated",
             DomainEvent::GroupMemberAdded { .. } => "group.member_added",
+            DomainEvent::GroupMemberUpdated { .. } => "group.member_updated",
             DomainEvent::GroupMemberRemoved { .. } => "group.member_removed",
         }
     }

@@ -289,6 +289,10 @@ impl Transaction for MemoryTransaction {
         Ok(self.state.hidden.insert((tenant, id, user)).is_none())
     }
 
+    async fn is_hidden(&mut self, tenant: TenantId, user: UserId, id: MessageId) -> Result<bool, RepositoryError> {
+        Ok(self.state.hidden.contains(&(tenant, id, user)))
+    }
+
     async fn count_unread_after(
         &mut self,
         tenant: TenantId,

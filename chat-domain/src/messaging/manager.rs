@@ -43,7 +43,8 @@ impl MessagingManager {
             .ok_or(WorkError::Domain(DomainError::NotAMember { conversation, user }))
     }
 
-    /// A message the user can see: in a conversation they belong to, after their cleared position.
+    /// A message the user can see: in a conversation they belong to, after their cleared position, and not
+    /// deleted by them for themselves.
     pub async fn visible_message(
         &self,
         tx: &mut dyn Transaction,
@@ -57,6 +58,9 @@ impl MessagingManager {
             .await?
             .filter(|side| message.seq() > side.cleared_seq())
             .ok_or(DomainError::NotFound("message"))?;
+        if tx.is_hidden(tenant, user, id).await? {
+            return Err(DomainError::NotFound("message").into());
+        }
         Ok((message, side))
     }
 
@@ -140,6 +144,12 @@ impl MessagingManager {
         tx.record_message_on_sides(tenant, conversation, &last).await?;
         let members = tx.conversation_members(tenant, conversation).await?;
         tx.record_event(tenant, &members, DomainEvent::MessageCreated { message: message.to_parts() }, cmd.now).await?;
+        // Sending reads the conversation (see `Conversation::record_message`). When that moved the sender's
+        // read watermark past others' messages, it is a read receipt like any other.
+        if side.read_seq().next() < seq {
+            let actor = Actor { tenant, user: cmd.sender, now: cmd.now };
+            self.announce_receipt(tx, actor, conversation, ReceiptKind::Read, Seq::new(seq.value() - 1)).await?;
+        }
         Ok(Sent { message, duplicate: false })
     }
 
@@ -362,9 +372,11 @@ impl MessagingManager {
             let side = Conversation::open(tenant, id, m.user, ConversationKind::Group, Seq::ZERO, now);
             tx.save_conversation(&side).await?;
         }
+        // Everyone is new to a new group, so each member is told once, about themselves: O(members) events,
+        // not O(members²).
         for m in group.members() {
             let event = DomainEvent::GroupMemberAdded { group: id, user: m.user, role: m.role };
-            tx.record_event(tenant, &users, event, now).await?;
+            tx.record_event(tenant, &[m.user], event, now).await?;
         }
         Ok(group)
     }
@@ -442,13 +454,13 @@ impl MessagingManager {
             }
             GroupChange::ChangeRole(user, role) => {
                 if group.change_role(actor, user, role, now)? {
-                    events.push(DomainEvent::GroupMemberAdded { group: id, user, role });
+                    events.push(DomainEvent::GroupMemberUpdated { group: id, user, role });
                 }
             }
             GroupChange::TransferOwnership(to) => {
                 group.transfer_ownership(actor, to, now)?;
-                events.push(DomainEvent::GroupMemberAdded { group: id, user: actor, role: GroupRole::Admin });
-                events.push(DomainEvent::GroupMemberAdded { group: id, user: to, role: GroupRole::Owner });
+                events.push(DomainEvent::GroupMemberUpdated { group: id, user: actor, role: GroupRole::Admin });
+                events.push(DomainEvent::GroupMemberUpdated { group: id, user: to, role: GroupRole::Owner });
             }
         }
         if group.members().is_empty() {
@@ -471,7 +483,7 @@ impl MessagingManager {
     fn leave_events(id: ConversationId, user: UserId, outcome: LeaveOutcome) -> Vec<DomainEvent> {
         let mut events = vec![DomainEvent::GroupMemberRemoved { group: id, user }];
         if let LeaveOutcome::OwnershipPassed { new_owner } = outcome {
-            events.push(DomainEvent::GroupMemberAdded { group: id, user: new_owner, role: GroupRole::Owner });
+            events.push(DomainEvent::GroupMemberUpdated { group: id, user: new_owner, role: GroupRole::Owner });
         }
         events
     }

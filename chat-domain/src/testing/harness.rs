@@ -105,6 +105,8 @@ macro_rules! repository_contract_tests {
             resend_with_same_client_message_id_returns_the_original,
             concurrent_sends_get_gap_free_seqs,
             events_are_recorded_for_every_member_and_returned_after_commit,
+            a_message_hidden_by_a_member_is_out_of_their_reach,
+            group_events_name_what_happened,
         }
     };
 }

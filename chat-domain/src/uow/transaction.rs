@@ -113,6 +113,8 @@ pub trait Transaction: Send {
     async fn update_message(&mut self, message: &Message) -> Result<(), RepositoryError>;
     /// Hides a message from one member ("delete for me"). Returns whether it was visible before.
     async fn hide_message(&mut self, tenant: TenantId, user: UserId, id: MessageId) -> Result<bool, RepositoryError>;
+    /// Whether `user` deleted the message for themselves.
+    async fn is_hidden(&mut self, tenant: TenantId, user: UserId, id: MessageId) -> Result<bool, RepositoryError>;
     /// How many messages after `after` are from others than `user`, not deleted and not hidden from `user`.
     async fn count_unread_after(
         &mut self,

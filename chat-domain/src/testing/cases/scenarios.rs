@@ -462,3 +462,70 @@ pub async fn events_are_recorded_for_every_member_and_returned_after_commit(repo
     send_refused(repos, reply).await;
     assert_eq!(windows(repos.clone()).await, after_send, "refused units record no events");
 }
+
+/// A message a member deleted for themselves is gone for them: they can no longer edit or react to it,
+/// while the other member still can.
+pub async fn a_message_hidden_by_a_member_is_out_of_their_reach(repos: &Repositories) {
+    let t = tenant();
+    let users = seed_users(repos, t, 2).await;
+    let (u, v) = (users[0], users[1]);
+    let m = send(repos, send_cmd(t, u, SendTarget::User(v), "mine", at(1))).await.value.message;
+    let id = m.id();
+    delete(repos, Actor { tenant: t, user: u, now: at(2) }, id, DeleteScope::Me, TenantSettings::default())
+        .await
+        .expect("delete for me");
+    let settings = TenantSettings::default();
+    let err = refused(repos, move |tx| {
+        Box::pin(
+            async move { manager().edit(tx, Actor { tenant: t, user: u, now: at(3) }, id, text("x"), &settings).await },
+        )
+    })
+    .await;
+    assert_eq!(domain(err), DomainError::NotFound("message"));
+    let emoji = crate::message::Emoji::parse("👍").expect("an emoji");
+    let e = emoji.clone();
+    let err = refused(repos, move |tx| {
+        Box::pin(async move { manager().react(tx, Actor { tenant: t, user: u, now: at(3) }, id, e, true).await })
+    })
+    .await;
+    assert_eq!(domain(err), DomainError::NotFound("message"));
+    let reacted = commit(repos, move |tx| {
+        Box::pin(async move { manager().react(tx, Actor { tenant: t, user: v, now: at(4) }, id, emoji, true).await })
+    })
+    .await;
+    assert!(reacted.value, "the other member still sees the message");
+}
+
+/// Creating a group tells each member once (not every member about every other); a role change is a
+/// `group.member_updated`, not a join.
+pub async fn group_events_name_what_happened(repos: &Repositories) {
+    let t = tenant();
+    let users = seed_users(repos, t, 4).await;
+    let (o, rest) = (users[0], users[1..].to_vec());
+    let members = rest.clone();
+    let created = commit(repos, move |tx| {
+        Box::pin(async move {
+            let details = crate::group::GroupDetails::parse("Team", None, None)?;
+            manager().create_group(tx, t, o, details, &members, at(1)).await
+        })
+    })
+    .await;
+    assert_eq!(created.events.len(), 4, "one event per member");
+    for event in &created.events {
+        assert_eq!(event.recipients.len(), 1);
+        match event.event.as_ref() {
+            DomainEvent::GroupMemberAdded { user, .. } => assert_eq!(event.recipients[0].0, *user),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let g = created.value.id();
+    let changed = commit(repos, move |tx| {
+        Box::pin(async move {
+            manager().change_group(tx, t, o, g, GroupChange::ChangeRole(rest[0], GroupRole::Admin), at(2)).await
+        })
+    })
+    .await;
+    let names: Vec<&str> = changed.events.iter().map(|e| e.event.name()).collect();
+    assert_eq!(names, ["group.member_updated"]);
+    assert_eq!(changed.events[0].recipients.len(), 4);
+}

@@ -1,0 +1,23 @@
+//! The `events` table.
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `events`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "events")]
+#[allow(missing_docs)]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub tenant_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub payload: Json,
+    pub at: DateTimeUtc,
+}
+
+/// No relations are declared: queries join explicitly.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

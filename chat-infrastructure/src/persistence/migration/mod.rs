@@ -1,0 +1,17 @@
+//! Schema migrations. [`Migrator::up`] runs at start-up; applied migrations are recorded in
+//! `seaql_migrations`, so running it again is a no-op.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_initial;
+
+/// Every migration of the chat schema, in order.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_initial::Migration)]
+    }
+}

@@ -1,0 +1,27 @@
+//! Persistence on SQLite and PostgreSQL through sea-orm.
+//!
+//! - [`SeaOrmChatStore`] implements every repository port and the unit of work (group commit);
+//! - [`StoreOptions`] / [`DatabaseConfig`] / [`Durability`] say where and how to write;
+//! - [`Migrator`] holds the schema migrations (run at connect);
+//! - [`IntegrityReport`] is what [`SeaOrmChatStore::check_integrity`] finds.
+//!
+//! Layout: `entities` (rows), `migration` (schema), `mapping` (rows <-> domain, the only place that does
+//! it), `queries` (reads shared by units and ports), `transaction` (the unit of work's writes), `writer`
+//! (group commit), `repositories` (read ports), `integrity` (consistency checks), `sql` (helpers).
+
+pub mod entities;
+mod integrity;
+mod mapping;
+pub mod migration;
+mod options;
+mod queries;
+mod repositories;
+mod sql;
+mod store;
+mod transaction;
+mod writer;
+
+pub use integrity::{IntegrityProblem, IntegrityReport};
+pub use migration::Migrator;
+pub use options::{Backend, DatabaseConfig, Durability, StoreOptions};
+pub use store::SeaOrmChatStore;

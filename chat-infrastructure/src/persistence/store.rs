@@ -1,0 +1,243 @@
+//! [`SeaOrmChatStore`]: connection, migrations, the writer task, and the unit of work.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction};
+use sea_orm_migration::MigratorTrait;
+use tokio::sync::{mpsc, oneshot};
+
+use chat_domain::uow::{BoxFuture, Committed, UnitOfWork, Work, WorkOutput};
+use chat_domain::{RepositoryError, WorkError};
+
+use super::migration::Migrator;
+use super::options::{Backend, Durability, StoreOptions, is_sqlite_memory};
+use super::sql::db_err;
+use super::transaction::SeaOrmTransaction;
+use super::writer::{self, Job, JobFn};
+
+/// How many jobs may wait for the writer before senders wait too (back-pressure).
+const QUEUE_DEPTH: usize = 8192;
+
+/// The chat store on SQLite or PostgreSQL, through sea-orm: every repository port and the unit of work.
+///
+/// Reads go through the connection pool. Every write — units of work and the few single-row writes of
+/// the read ports — goes through one writer task that commits them in groups (see [`UnitOfWork`]).
+/// Cloning is cheap and shares the pool and the writer.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), chat_domain::RepositoryError> {
+/// use std::sync::Arc;
+/// use chat_infrastructure::persistence::{SeaOrmChatStore, StoreOptions};
+/// let store = SeaOrmChatStore::connect(StoreOptions::new("sqlite::memory:")).await?;
+/// let repositories = chat_domain::Repositories::from_store(Arc::new(store));
+/// # let _ = repositories; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SeaOrmChatStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: DatabaseConnection,
+    backend: Backend,
+    writer: mpsc::Sender<Job>,
+    settings: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for SeaOrmChatStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeaOrmChatStore").field("backend", &self.inner.backend).finish_non_exhaustive()
+    }
+}
+
+impl SeaOrmChatStore {
+    /// Connects, runs the migrations (unless `options.migrate` is off) and starts the writer task. Must be
+    /// called inside a Tokio runtime.
+    pub async fn connect(options: StoreOptions) -> Result<Self, RepositoryError> {
+        let url = options.database.url.clone();
+        let backend = Backend::of_url(&url)
+            .ok_or_else(|| RepositoryError::storage_msg("the database URL must start with sqlite: or postgres:"))?;
+        let mut connect = ConnectOptions::new(url.clone());
+        let pool_size;
+        connect.sqlx_logging(false).connect_timeout(Duration::from_secs(10)).acquire_timeout(Duration::from_secs(30));
+        match backend {
+            Backend::Sqlite => {
+                let memory = is_sqlite_memory(&url);
+                let synchronous = match options.database.durability {
+                    Durability::Strict => SqliteSynchronous::Full,
+                    Durability::Fast => SqliteSynchronous::Normal,
+                };
+                let busy = options.busy_timeout;
+                connect.map_sqlx_sqlite_opts(move |o| {
+                    let o = o.busy_timeout(busy).foreign_keys(true).synchronous(synchronous);
+                    if memory { o } else { o.journal_mode(SqliteJournalMode::Wal) }
+                });
+                if memory {
+                    // The database lives inside its one connection: never close or replace it.
+                    pool_size = 1;
+                    connect.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None);
+                } else {
+                    pool_size = options.database.max_connections.unwrap_or(4).max(2);
+                    connect.max_connections(pool_size);
+                }
+            }
+            Backend::Postgres => {
+                pool_size = options.database.max_connections.unwrap_or(8).max(2);
+                connect.max_connections(pool_size);
+                if options.database.durability == Durability::Fast {
+                    connect.map_sqlx_postgres_opts(|o| o.options([("synchronous_commit", "off")]));
+                }
+            }
+        }
+        let db = Database::connect(connect).await.map_err(db_err)?;
+        if options.migrate {
+            Migrator::up(&db, None).await.map_err(db_err)?;
+        }
+        let settings = effective_settings(&db, backend, pool_size).await?;
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
+        tokio::spawn(writer::run(db.clone(), backend, rx, options.max_batch));
+        Ok(Self { inner: Arc::new(Inner { db, backend, writer: tx, settings }) })
+    }
+
+    /// Connects with default options to `url`.
+    pub async fn connect_url(url: &str) -> Result<Self, RepositoryError> {
+        Self::connect(StoreOptions::new(url)).await
+    }
+
+    /// Which database this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// The settings in force, read back from the database at connect time (SQLite: `journal_mode`,
+    /// `synchronous`, `busy_timeout`, `foreign_keys`, version; PostgreSQL: server version and
+    /// `synchronous_commit`), plus the backend and pool size, for the server to log at start-up.
+    pub fn effective_settings(&self) -> &[(String, String)] {
+        &self.inner.settings
+    }
+
+    /// The connection pool, for health checks and operators' tools.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), RepositoryError> {
+        self.inner.db.ping().await.map_err(db_err)
+    }
+
+    /// Queues a job for the writer and waits for its answer (after the commit).
+    pub(crate) async fn submit(&self, body: JobFn) -> Result<Committed<WorkOutput>, WorkError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .writer
+            .send(Job { body, reply })
+            .await
+            .map_err(|_| RepositoryError::storage_msg("the store's writer has stopped"))?;
+        answer.await.map_err(|_| RepositoryError::storage_msg("the store's writer has stopped"))?
+    }
+
+    /// Runs a single write (one that records no events) through the writer, so that it is serialised and
+    /// group-committed with the units of work.
+    pub(crate) async fn write<F>(&self, body: F) -> Result<(), RepositoryError>
+    where
+        F: for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, Result<(), RepositoryError>> + Send + 'static,
+    {
+        let job: JobFn = Box::new(move |c| {
+            Box::pin(async move {
+                body(c).await?;
+                Ok((Box::new(()) as WorkOutput, Vec::new()))
+            })
+        });
+        match self.submit(job).await {
+            Ok(_) => Ok(()),
+            Err(WorkError::Repository(e)) => Err(e),
+            Err(WorkError::Domain(e)) => Err(RepositoryError::storage_msg(e.to_string())),
+        }
+    }
+
+    /// Like [`write`](Self::write), returning a count.
+    pub(crate) async fn write_count<F>(&self, body: F) -> Result<u64, RepositoryError>
+    where
+        F: for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, Result<u64, RepositoryError>> + Send + 'static,
+    {
+        let job: JobFn = Box::new(move |c| {
+            Box::pin(async move {
+                let n = body(c).await?;
+                Ok((Box::new(n) as WorkOutput, Vec::new()))
+            })
+        });
+        match self.submit(job).await {
+            Ok(committed) => committed
+                .value
+                .downcast::<u64>()
+                .map(|n| *n)
+                .map_err(|_| RepositoryError::storage_msg("writer returned a value of another type")),
+            Err(WorkError::Repository(e)) => Err(e),
+            Err(WorkError::Domain(e)) => Err(RepositoryError::storage_msg(e.to_string())),
+        }
+    }
+}
+
+/// Group commit: the unit is queued to the writer, runs in its own savepoint of the batch transaction, and
+/// is answered only after that transaction commits. On PostgreSQL writer transactions of all processes
+/// take one advisory lock, so units are serializable across processes too.
+#[async_trait]
+impl UnitOfWork for SeaOrmChatStore {
+    async fn run(&self, work: Work) -> Result<Committed<WorkOutput>, WorkError> {
+        let body: JobFn = Box::new(move |c| {
+            Box::pin(async move {
+                let mut tx = SeaOrmTransaction::new(c);
+                let value = work(&mut tx).await?;
+                Ok((value, tx.into_events()))
+            })
+        });
+        self.submit(body).await
+    }
+}
+
+async fn effective_settings(
+    db: &DatabaseConnection,
+    backend: Backend,
+    pool_size: u32,
+) -> Result<Vec<(String, String)>, RepositoryError> {
+    let mut out = vec![("backend".to_owned(), format!("{backend:?}").to_lowercase())];
+    let queries: &[(&str, &str)] = match backend {
+        Backend::Sqlite => &[
+            ("journal_mode", "PRAGMA journal_mode"),
+            ("synchronous", "PRAGMA synchronous"),
+            ("busy_timeout", "PRAGMA busy_timeout"),
+            ("foreign_keys", "PRAGMA foreign_keys"),
+            ("sqlite_version", "SELECT sqlite_version()"),
+        ],
+        Backend::Postgres => {
+            &[("server_version", "SHOW server_version"), ("synchronous_commit", "SHOW synchronous_commit")]
+        }
+    };
+    for (name, sql) in queries {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), (*sql).to_owned()))
+            .await
+            .map_err(db_err)?;
+        let value = row
+            .map(|r| {
+                r.try_get_by_index::<String>(0)
+                    .or_else(|_| r.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+        let value = match (*name, value.as_str()) {
+            ("synchronous", "0") => "OFF".to_owned(),
+            ("synchronous", "1") => "NORMAL".to_owned(),
+            ("synchronous", "2") => "FULL".to_owned(),
+            ("synchronous", "3") => "EXTRA".to_owned(),
+            _ => value,
+        };
+        out.push(((*name).to_owned(), value));
+    }
+    out.push(("max_connections".to_owned(), pool_size.to_string()));
+    Ok(out)
+}

@@ -1,0 +1,336 @@
+//! The store's own guarantees, on every backend.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_domain::conversation::{Conversation, ConversationKind, LastMessage};
+use chat_domain::event::DomainEvent;
+use chat_domain::message::MessageSearchQuery;
+use chat_domain::messaging::{MessagingManager, SendTarget};
+use chat_domain::testing::fixtures::{self, at, seed_user, send, send_cmd};
+use chat_domain::uow::Transaction;
+use chat_domain::user::{ChatUser, UserSearchQuery};
+use chat_domain::{ConversationId, DomainError, Repositories, Seq, TenantId, UserId, WorkError};
+use chat_infrastructure::persistence::{Durability, IntegrityProblem, Migrator, SeaOrmChatStore, StoreOptions};
+use sea_orm::ConnectionTrait;
+use sea_orm_migration::MigratorTrait;
+
+use crate::support;
+
+fn repos(store: &SeaOrmChatStore) -> Repositories {
+    Repositories::from_store(Arc::new(store.clone()))
+}
+
+async fn assert_intact(name: &str, store: &SeaOrmChatStore, tenant: TenantId) {
+    let report = store.check_integrity(Some(tenant)).await.expect("integrity check");
+    assert!(report.is_ok(), "{name}: {:?}", report.problems);
+}
+
+#[tokio::test]
+async fn migrations_run_twice_are_a_no_op() {
+    for (name, store) in support::every_backend().await {
+        Migrator::up(store.connection(), None).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        Migrator::up(store.connection(), None).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let url = support::sqlite_file_url();
+    let first = SeaOrmChatStore::connect_url(&url).await.expect("first start");
+    drop(first);
+    SeaOrmChatStore::connect_url(&url).await.expect("second start on a migrated file");
+}
+
+#[tokio::test]
+async fn sqlite_file_runs_wal_with_the_durability_asked_for() {
+    let strict = support::sqlite_file().await;
+    let settings = strict.effective_settings().to_vec();
+    let get = |s: &[(String, String)], k: &str| s.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(get(&settings, "journal_mode").as_deref(), Some("wal"));
+    assert_eq!(get(&settings, "synchronous").as_deref(), Some("FULL"));
+    assert_eq!(get(&settings, "foreign_keys").as_deref(), Some("1"));
+    assert_eq!(get(&settings, "busy_timeout").as_deref(), Some("5000"));
+    let mut options = StoreOptions::new(support::sqlite_file_url());
+    options.database.durability = Durability::Fast;
+    let fast = SeaOrmChatStore::connect(options).await.expect("fast store");
+    assert_eq!(get(fast.effective_settings(), "synchronous").as_deref(), Some("NORMAL"));
+}
+
+/// A unit that writes to most tables and then fails.
+async fn write_everything_then_fail(
+    tx: &mut dyn Transaction,
+    tenant: TenantId,
+    a: UserId,
+    b: UserId,
+    conversation: ConversationId,
+) -> Result<(), WorkError> {
+    let person = chat_domain::text::PersonName::parse("ghost", None, None)?;
+    tx.save_user(&ChatUser::new(tenant, a, person, at(0))).await?;
+    for (user, peer) in [(a, b), (b, a)] {
+        let side = Conversation::open(tenant, conversation, user, ConversationKind::Direct { peer }, Seq::ZERO, at(0));
+        tx.save_conversation(&side).await?;
+    }
+    let seq = tx.next_seq(tenant, conversation).await?;
+    let draft = fixtures::Draft::new(tenant, conversation, a, at(1));
+    let message = draft.to_new_message("never stored").into_message(seq);
+    tx.insert_message(&message).await?;
+    let last = LastMessage { id: message.id(), seq, sender: a, at: at(1) };
+    tx.record_message_on_sides(tenant, conversation, &last).await?;
+    tx.record_event(tenant, &[a, b], DomainEvent::MessageCreated { message: message.to_parts() }, at(1)).await?;
+    Err(DomainError::NotFound("anything").into())
+}
+
+#[tokio::test]
+async fn a_unit_that_fails_midway_leaves_no_partial_rows() {
+    for (name, store) in support::every_backend().await {
+        let repos = repos(&store);
+        let tenant = fixtures::tenant();
+        let (a, b, conversation) = (fixtures::user_id(), fixtures::user_id(), fixtures::conversation_id());
+        let result =
+            repos.uow.transact(move |tx| Box::pin(write_everything_then_fail(tx, tenant, a, b, conversation))).await;
+        assert!(matches!(result, Err(WorkError::Domain(DomainError::NotFound(_)))), "{name}");
+        assert!(repos.users.find(tenant, a).await.expect("read").is_none(), "{name}: user");
+        assert!(repos.conversations.sides(tenant, conversation).await.expect("read").is_empty(), "{name}: sides");
+        assert_eq!(repos.events.window(tenant, a).await.expect("read").latest.value(), 0, "{name}: events");
+        for table in
+            ["chat_users", "conversations", "conversation_seqs", "messages", "events", "user_events", "user_streams"]
+        {
+            let row = store
+                .connection()
+                .query_one_raw(sea_orm::Statement::from_string(
+                    store.connection().get_database_backend(),
+                    format!("SELECT COUNT(*) AS n FROM {table}"),
+                ))
+                .await
+                .expect("count")
+                .expect("a row");
+            assert_eq!(row.try_get::<i64>("", "n").expect("n"), 0, "{name}: {table} has rows");
+        }
+        assert_intact(name, &store, tenant).await;
+    }
+}
+
+#[tokio::test]
+async fn one_failing_unit_in_a_batch_leaves_the_others_committed() {
+    for (name, store) in support::every_backend().await {
+        let repos = repos(&store);
+        let tenant = fixtures::tenant();
+        let a = seed_user(&repos, tenant, "a").await;
+        let b = seed_user(&repos, tenant, "b").await;
+        let c = seed_user(&repos, tenant, "c").await;
+        // Hold the writer inside a first unit so the next three queue up and are committed as one batch.
+        let (release, hold) = tokio::sync::oneshot::channel::<()>();
+        let blocker = {
+            let repos = repos.clone();
+            tokio::spawn(async move {
+                repos
+                    .uow
+                    .transact(move |_tx| {
+                        Box::pin(async move { hold.await.map_err(|_| DomainError::NotFound("x").into()) })
+                    })
+                    .await
+            })
+        };
+        let first = tokio::spawn({
+            let repos = repos.clone();
+            async move {
+                repos
+                    .uow
+                    .transact(move |tx| {
+                        Box::pin(async move {
+                            MessagingManager::default()
+                                .send(tx, send_cmd(tenant, a, SendTarget::User(b), "one", at(1)))
+                                .await
+                        })
+                    })
+                    .await
+            }
+        });
+        let failing = tokio::spawn({
+            let repos = repos.clone();
+            async move {
+                repos
+                    .uow
+                    .transact(move |tx| {
+                        Box::pin(async move {
+                            MessagingManager::default()
+                                .send(tx, send_cmd(tenant, a, SendTarget::User(c), "two", at(2)))
+                                .await?;
+                            Err::<(), WorkError>(DomainError::NotFound("late failure").into())
+                        })
+                    })
+                    .await
+            }
+        });
+        let third = tokio::spawn({
+            let repos = repos.clone();
+            async move {
+                repos
+                    .uow
+                    .transact(move |tx| {
+                        Box::pin(async move {
+                            MessagingManager::default()
+                                .send(tx, send_cmd(tenant, b, SendTarget::User(c), "three", at(3)))
+                                .await
+                        })
+                    })
+                    .await
+            }
+        });
+        // White-box: give the three units time to reach the writer's queue before releasing it.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let _ = release.send(());
+        blocker.await.expect("join").expect("blocker commits");
+        let first = first.await.expect("join").expect("first commits");
+        assert!(failing.await.expect("join").is_err(), "{name}");
+        let third = third.await.expect("join").expect("third commits");
+        assert_eq!(first.value.message.seq(), Seq::new(1));
+        assert_eq!(third.value.message.seq(), Seq::new(1));
+        assert!(repos.messages.find(tenant, first.value.message.id()).await.expect("read").is_some(), "{name}");
+        assert!(repos.messages.find(tenant, third.value.message.id()).await.expect("read").is_some(), "{name}");
+        assert!(repos.conversations.find_direct(tenant, a, c).await.expect("read").is_none(), "{name}: a-c exists");
+        assert_eq!(first.value.message.seq(), Seq::new(1), "{name}");
+        assert_eq!(first.events.len(), 1, "{name}");
+        assert_intact(name, &store, tenant).await;
+    }
+}
+
+async fn concurrent_sends_from_two_stores(name: &str, one: SeaOrmChatStore, two: SeaOrmChatStore) {
+    let (r1, r2) = (repos(&one), repos(&two));
+    let tenant = fixtures::tenant();
+    let a = seed_user(&r1, tenant, "a").await;
+    let b = seed_user(&r1, tenant, "b").await;
+    let first = send(&r1, send_cmd(tenant, a, SendTarget::User(b), "hello", at(1))).await;
+    let conversation = first.value.message.conversation();
+    let per_store = 60;
+    let mut tasks = Vec::new();
+    for i in 0..per_store {
+        for (repos, sender) in [(r1.clone(), a), (r2.clone(), b)] {
+            tasks.push(tokio::spawn(async move {
+                let cmd = send_cmd(tenant, sender, SendTarget::Conversation(conversation), &format!("m{i}"), at(2 + i));
+                repos
+                    .uow
+                    .transact(move |tx| Box::pin(async move { MessagingManager::default().send(tx, cmd).await }))
+                    .await
+                    .map(|c| c.value.message.seq().value())
+            }));
+        }
+    }
+    let mut seqs = vec![1];
+    for t in tasks {
+        seqs.push(t.await.expect("join").unwrap_or_else(|e| panic!("{name}: send failed: {e}")));
+    }
+    seqs.sort_unstable();
+    let expected: Vec<i64> = (1..=(2 * per_store + 1)).collect();
+    assert_eq!(seqs, expected, "{name}: seqs are not gap-free");
+    assert_intact(name, &one, tenant).await;
+}
+
+#[tokio::test]
+async fn two_store_instances_on_one_database_assign_gap_free_seqs() {
+    let url = support::sqlite_file_url();
+    let one = SeaOrmChatStore::connect_url(&url).await.expect("first instance");
+    let two = SeaOrmChatStore::connect_url(&url).await.expect("second instance");
+    concurrent_sends_from_two_stores("sqlite-file", one, two).await;
+    match support::postgres_url().await {
+        Some(url) => {
+            let one = SeaOrmChatStore::connect(StoreOptions::new(url.clone())).await.expect("first instance");
+            let two = SeaOrmChatStore::connect(StoreOptions::new(url)).await.expect("second instance");
+            concurrent_sends_from_two_stores("postgres", one, two).await;
+        }
+        None => eprintln!("{} is not set; the PostgreSQL leg is skipped", support::PG_ENV),
+    }
+}
+
+#[tokio::test]
+async fn many_concurrent_sends_keep_every_counter_consistent() {
+    for (name, store) in support::every_backend().await {
+        let repos = repos(&store);
+        let tenant = fixtures::tenant();
+        let users = fixtures::seed_users(&repos, tenant, 6).await;
+        let mut tasks = Vec::new();
+        for i in 0..150usize {
+            let (from, to) = (users[i % 6], users[(i * 7 + 1) % 6]);
+            if from == to {
+                continue;
+            }
+            let repos = repos.clone();
+            tasks.push(tokio::spawn(async move {
+                let cmd = send_cmd(tenant, from, SendTarget::User(to), "load", at(i64::try_from(i).unwrap_or(0)));
+                repos
+                    .uow
+                    .transact(move |tx| Box::pin(async move { MessagingManager::default().send(tx, cmd).await }))
+                    .await
+            }));
+        }
+        for t in tasks {
+            t.await.expect("join").unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        assert_intact(name, &store, tenant).await;
+    }
+}
+
+#[tokio::test]
+async fn search_and_user_filters_treat_their_syntax_as_plain_text() {
+    for (name, store) in support::every_backend().await {
+        let repos = repos(&store);
+        let tenant = fixtures::tenant();
+        let a = seed_user(&repos, tenant, "a_b%c").await;
+        let b = seed_user(&repos, tenant, "axbyc").await;
+        send(&repos, send_cmd(tenant, a, SendTarget::User(b), "discount 100% NEAR the \"store\" (today)", at(1))).await;
+        for q in ["NEAR(", "\"store", "100%", "a* OR b", "(today)", "AND", "-x", ":", "'"] {
+            let found = repos
+                .messages
+                .search(&MessageSearchQuery {
+                    tenant,
+                    viewer: b,
+                    text: q.into(),
+                    conversation: None,
+                    offset: 0,
+                    limit: 10,
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{name}: searching {q:?} failed: {e}"));
+            assert!(found.len() <= 1, "{name}");
+        }
+        let found = repos
+            .messages
+            .search(&MessageSearchQuery {
+                tenant,
+                viewer: b,
+                text: "store today".into(),
+                conversation: None,
+                offset: 0,
+                limit: 10,
+            })
+            .await
+            .expect("search");
+        assert_eq!(found.len(), 1, "{name}: all words should match");
+        let literal = repos
+            .users
+            .search(&UserSearchQuery { tenant, filter: Some("_b%".into()), after: None, limit: 10 })
+            .await
+            .expect("user search");
+        assert_eq!(literal.iter().map(|u| u.id()).collect::<Vec<_>>(), vec![a], "{name}: wildcards must be literal");
+    }
+}
+
+#[tokio::test]
+async fn integrity_check_reports_a_tampered_unread_count() {
+    for (name, store) in support::every_backend().await {
+        let repos = repos(&store);
+        let tenant = fixtures::tenant();
+        let a = seed_user(&repos, tenant, "a").await;
+        let b = seed_user(&repos, tenant, "b").await;
+        send(&repos, send_cmd(tenant, a, SendTarget::User(b), "hi", at(1))).await;
+        assert_intact(name, &store, tenant).await;
+        let db = store.connection();
+        db.execute_unprepared("UPDATE conversations SET unread_count = unread_count + 5").await.expect("tamper");
+        let report = store.check_integrity(Some(tenant)).await.expect("check");
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| matches!(p, IntegrityProblem::UnreadCount { user, actual: 1, stored: 6, .. } if *user == b)),
+            "{name}: {:?}",
+            report.problems
+        );
+    }
+}
