@@ -1,1 +1,161 @@
-fn main() {}
+//! The reference chat server: parses configuration (flags and `CHAT_*` environment variables) and hands it to
+//! the library. Everything else lives in `chat_host`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use chat_host::auth::{JwtAuth, TokenRequest, user_id_for};
+use chat_host::config::{AllowedOrigins, Config, DatabaseConfig, Durability, HostLimits, JwtKeyConfig};
+use chat_host::telemetry::{LogFormat, init_tracing};
+use clap::{Args, Parser, Subcommand};
+
+/// Real-time chat server (REST + Socket.IO).
+#[derive(Debug, Parser)]
+#[command(name = "chat-host", version, about)]
+struct Cli {
+    #[command(flatten)]
+    options: Options,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print a token signed with the configured secret (or development mode's generated one).
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+struct TokenArgs {
+    /// A user id (UUID), or a user name: a name maps to a stable UUID and becomes `preferred_username`.
+    #[arg(long)]
+    user: String,
+    /// Tenant id (UUID); omitted = the host tenant.
+    #[arg(long)]
+    tenant: Option<uuid::Uuid>,
+    /// Display name (`name` claim).
+    #[arg(long)]
+    name: Option<String>,
+    /// Make the holder a tenant admin (`roles: ["admin"]`).
+    #[arg(long)]
+    admin: bool,
+    /// Validity, in hours.
+    #[arg(long, default_value_t = 24)]
+    hours: u64,
+}
+
+#[derive(Debug, Args)]
+struct Options {
+    /// Address to bind; port 0 picks a free port (the bound address is printed).
+    #[arg(long, env = "CHAT_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    listen: SocketAddr,
+    /// `sqlite:`, `postgres:` or `memory:` URL; migrations run at start.
+    #[arg(
+        long,
+        env = "CHAT_DATABASE_URL",
+        default_value = "sqlite://chat.db?mode=rwc",
+        global = true,
+        hide_env_values = true
+    )]
+    database_url: String,
+    /// Largest database connection pool.
+    #[arg(long, env = "CHAT_DATABASE_MAX_CONNECTIONS", global = true)]
+    database_max_connections: Option<u32>,
+    /// `strict` (fsync on commit) or `fast` (safe across process crashes only).
+    #[arg(long, env = "CHAT_DURABILITY", default_value = "strict", global = true)]
+    durability: Durability,
+    /// Broker URL for real-time events between nodes; unset = in-process.
+    #[arg(long, env = "CHAT_BUS_URL", global = true, hide_env_values = true)]
+    bus_url: Option<String>,
+    /// HS256 secret for tokens (at least 16 bytes).
+    #[arg(long, env = "CHAT_JWT_SECRET", global = true, hide_env_values = true, conflicts_with = "jwt_public_key")]
+    jwt_secret: Option<String>,
+    /// RS256/ES256 public key: PEM text, or the path of a PEM file.
+    #[arg(long, env = "CHAT_JWT_PUBLIC_KEY", global = true, hide_env_values = true)]
+    jwt_public_key: Option<String>,
+    /// Where development mode keeps its generated secret (default: next to the database).
+    #[arg(long, env = "CHAT_DEV_SECRET_FILE", global = true)]
+    dev_secret_file: Option<PathBuf>,
+    /// Where uploaded attachments are stored.
+    #[arg(long, env = "CHAT_BLOB_DIR", default_value = "chat-data/blobs", global = true)]
+    blob_dir: PathBuf,
+    /// Comma-separated browser origins allowed to open sockets and call the API; unset = same origin only.
+    #[arg(long, env = "CHAT_ALLOWED_ORIGINS", global = true)]
+    allowed_origins: Option<String>,
+    /// Most sockets one user may hold open.
+    #[arg(long, env = "CHAT_MAX_SOCKETS_PER_USER", default_value_t = 30, global = true)]
+    max_sockets_per_user: usize,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "CHAT_LOG_FORMAT", default_value = "text", global = true)]
+    log_format: LogFormat,
+}
+
+impl Options {
+    fn into_config(self) -> anyhow::Result<Config> {
+        let jwt = match (self.jwt_secret.filter(|s| !s.is_empty()), self.jwt_public_key.filter(|s| !s.is_empty())) {
+            (Some(_), Some(_)) => bail!("set CHAT_JWT_SECRET or CHAT_JWT_PUBLIC_KEY, not both"),
+            (Some(secret), None) => JwtKeyConfig::Secret(secret),
+            (None, Some(key)) if key.trim_start().starts_with("-----BEGIN") => JwtKeyConfig::PublicKeyPem(key),
+            (None, Some(path)) => JwtKeyConfig::PublicKeyPem(
+                std::fs::read_to_string(&path).with_context(|| format!("reading CHAT_JWT_PUBLIC_KEY file {path}"))?,
+            ),
+            (None, None) => JwtKeyConfig::Development,
+        };
+        Ok(Config {
+            listen: self.listen,
+            database: DatabaseConfig {
+                url: self.database_url,
+                durability: self.durability,
+                max_connections: self.database_max_connections,
+            },
+            bus_url: self.bus_url.filter(|s| !s.is_empty()),
+            jwt,
+            dev_secret_file: self.dev_secret_file,
+            blob_dir: self.blob_dir,
+            allowed_origins: self.allowed_origins.as_deref().map(AllowedOrigins::parse).unwrap_or_default(),
+            limits: HostLimits { max_sockets_per_user: self.max_sockets_per_user.max(1), ..HostLimits::default() },
+            ..Config::default()
+        })
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing(cli.options.log_format);
+    let config = cli.options.into_config()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = chat_host::Application::build(config).await?;
+            // Scripts and tests read this line to find the port when CHAT_LISTEN ends in `:0`.
+            println!("chat-host listening on http://{}", app.local_addr());
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            chat_host::migrate(&config).await?;
+            eprintln!("migrations applied");
+        }
+        Command::Token(args) => {
+            let auth = JwtAuth::from_config(&config.jwt, &config.dev_secret_path())?;
+            let user = user_id_for(&args.user);
+            let user_name = (user.to_string() != args.user.trim()).then(|| args.user.trim().to_owned());
+            let token = auth.issue(&TokenRequest {
+                user,
+                tenant: args.tenant,
+                user_name,
+                name: args.name,
+                admin: args.admin,
+                ttl: Duration::from_secs(args.hours.saturating_mul(3600)),
+            })?;
+            eprintln!("user id: {user}");
+            println!("{token}");
+        }
+    }
+    Ok(())
+}

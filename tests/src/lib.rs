@@ -1,1 +1,424 @@
-//! Black-box test crate.
+//! The black-box test harness: [`spawn_app`] starts a real server on `127.0.0.1:0` through the same
+//! `Application::build` as `main`, and [`TestApp`] / [`TestSocket`] talk to it as clients do (reqwest and a
+//! real Socket.IO client). Every wait is event-driven with a timeout.
+//!
+//! The store is the one `CHAT_HOST_TEST_DATABASE_URL` names (`memory:` for the in-memory store), else a fresh
+//! SQLite file in a temporary directory per test. Logs are silent unless `TEST_LOG` is set.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chat_host::config::{Config, DatabaseConfig, Durability, JwtKeyConfig};
+use futures_util::FutureExt;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rust_socketio::Payload;
+use rust_socketio::asynchronous::{Client, ClientBuilder};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+/// The HS256 secret test servers are configured with.
+pub const TEST_SECRET: &str = "test-secret-0123456789abcdef-0123456789";
+
+/// How long any single wait may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A user of a test: a fresh id (unique data per test) and, optionally, a tenant.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    /// User id (`sub`).
+    pub id: Uuid,
+    /// Tenant (`tenant_id`); `None` = the host tenant.
+    pub tenant: Option<Uuid>,
+    /// `preferred_username`.
+    pub name: String,
+    /// Whether the token says `roles: ["admin"]`.
+    pub admin: bool,
+}
+
+impl TestUser {
+    /// A new user of the host tenant.
+    pub fn new(name: &str) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            tenant: None,
+            name: format!("{name}-{}", &Uuid::new_v4().simple().to_string()[..6]),
+            admin: false,
+        }
+    }
+
+    /// A new user of `tenant`.
+    pub fn in_tenant(name: &str, tenant: Uuid) -> Self {
+        Self { tenant: Some(tenant), ..Self::new(name) }
+    }
+
+    /// The same user as a tenant admin.
+    pub fn admin(mut self) -> Self {
+        self.admin = true;
+        self
+    }
+}
+
+/// Signs claims with the test secret.
+pub fn sign(claims: &Value) -> String {
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(TEST_SECRET.as_bytes()))
+        .unwrap()
+}
+
+/// Claims for a user, valid for an hour.
+pub fn claims_for(user: &TestUser) -> Value {
+    let exp = chrono::Utc::now().timestamp() + 3600;
+    let mut claims = json!({ "sub": user.id.to_string(), "preferred_username": user.name, "exp": exp });
+    if let Some(t) = user.tenant {
+        claims["tenant_id"] = json!(t.to_string());
+    }
+    if user.admin {
+        claims["roles"] = json!(["admin"]);
+    }
+    claims
+}
+
+/// A valid token for a user.
+pub fn token_for(user: &TestUser) -> String {
+    sign(&claims_for(user))
+}
+
+/// Base64url without padding (to hand-craft malformed tokens).
+pub fn b64url(input: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// A running server.
+pub struct TestApp {
+    /// Bound address.
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// HTTP client.
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    dir: PathBuf,
+    owns_dir: bool,
+}
+
+/// Starts a server with the test configuration.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// The configuration [`spawn_app`] uses, with its data under `dir`.
+pub fn test_config(dir: &std::path::Path) -> Config {
+    let url = std::env::var("CHAT_HOST_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("chat.db").display()));
+    Config {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database: DatabaseConfig { url, durability: Durability::Fast, max_connections: None },
+        jwt: JwtKeyConfig::Secret(TEST_SECRET.to_owned()),
+        dev_secret_file: Some(dir.join("dev-secret")),
+        blob_dir: dir.join("blobs"),
+        shutdown_grace: Duration::from_secs(5),
+        ..Config::default()
+    }
+}
+
+/// A fresh temporary directory for a test's data.
+pub fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chat-test-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Starts a server after `adjust` changed the test configuration.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let mut app = spawn_app_in(&temp_dir(), adjust).await;
+    app.owns_dir = true;
+    app
+}
+
+/// Starts a server keeping its data in `dir`, which outlives it (for restart tests; the caller removes it).
+pub async fn spawn_app_in(dir: &std::path::Path, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    chat_host::telemetry::init_test_tracing();
+    let dir = dir.to_path_buf();
+    let mut config = test_config(&dir);
+    adjust(&mut config);
+    let app = chat_host::Application::build(config).await.unwrap();
+    let addr = app.local_addr();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.run(async move {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        http: reqwest::Client::builder().timeout(WAIT).build().unwrap(),
+        shutdown: Some(tx),
+        server: Some(server),
+        dir,
+        owns_dir: false,
+    }
+}
+
+impl TestApp {
+    /// The URL of a path (`/api/chat/...`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request with the user's token.
+    pub fn req(&self, method: reqwest::Method, path: &str, user: &TestUser) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(path)).bearer_auth(token_for(user))
+    }
+
+    /// `GET` as a user; returns status and JSON body (`null` when empty).
+    pub async fn get(&self, user: &TestUser, path: &str) -> (u16, Value) {
+        send(self.req(reqwest::Method::GET, path, user)).await
+    }
+
+    /// `POST` JSON as a user.
+    pub async fn post(&self, user: &TestUser, path: &str, body: Value) -> (u16, Value) {
+        send(self.req(reqwest::Method::POST, path, user).json(&body)).await
+    }
+
+    /// `PUT` JSON as a user.
+    pub async fn put(&self, user: &TestUser, path: &str, body: Value) -> (u16, Value) {
+        send(self.req(reqwest::Method::PUT, path, user).json(&body)).await
+    }
+
+    /// `PATCH` JSON as a user.
+    pub async fn patch(&self, user: &TestUser, path: &str, body: Value) -> (u16, Value) {
+        send(self.req(reqwest::Method::PATCH, path, user).json(&body)).await
+    }
+
+    /// `DELETE` as a user.
+    pub async fn delete(&self, user: &TestUser, path: &str) -> (u16, Value) {
+        send(self.req(reqwest::Method::DELETE, path, user)).await
+    }
+
+    /// Sends a direct message; returns the message.
+    pub async fn send_to(&self, from: &TestUser, to: &TestUser, text: &str) -> Value {
+        let (status, body) =
+            self.post(from, "/api/chat/messages", json!({ "targetUserId": to.id, "text": text })).await;
+        assert_eq!(status, 201, "send failed: {body}");
+        body
+    }
+
+    /// Makes sure the server knows a user (each authenticated call upserts the caller).
+    pub async fn touch(&self, user: &TestUser) {
+        let (status, body) = self.get(user, "/api/chat/contacts/unread-count").await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Whether `/health/live` answers 200.
+    pub async fn is_healthy(&self) -> bool {
+        matches!(self.http.get(self.url("/health/live")).send().await, Ok(r) if r.status() == 200)
+    }
+
+    /// Opens a socket with the user's token and waits for `ready`.
+    pub async fn socket(&self, user: &TestUser) -> TestSocket {
+        self.socket_with_auth(json!({ "token": token_for(user) })).await.unwrap()
+    }
+
+    /// Opens a socket with a handshake `auth` object; `Err` carries the connect error.
+    pub async fn socket_with_auth(&self, auth: Value) -> Result<TestSocket, String> {
+        TestSocket::connect(&self.base, auth, None).await
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            tokio::time::timeout(Duration::from_secs(30), server).await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if self.owns_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Sends a request; returns status and JSON body (`null` when empty or not JSON).
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A connected Socket.IO client whose events are queued for the test to wait on.
+pub struct TestSocket {
+    client: Client,
+    events: mpsc::UnboundedReceiver<(String, Value)>,
+    /// Events already received but not yet asked for.
+    pending: Vec<(String, Value)>,
+    /// The `ready` payload.
+    pub ready: Value,
+}
+
+impl TestSocket {
+    /// Connects with `auth` (and a browser `Origin`, if given) and waits for `ready` or a connect error.
+    pub async fn connect(base: &str, auth: Value, origin: Option<&str>) -> Result<TestSocket, String> {
+        match origin {
+            Some(origin) => Self::connect_with_headers(base, auth, &[("Origin", origin)]).await,
+            None => Self::connect_with_headers(base, auth, &[]).await,
+        }
+    }
+
+    /// Connects with `auth` and extra handshake headers, and waits for `ready` or a connect error.
+    pub async fn connect_with_headers(base: &str, auth: Value, headers: &[(&str, &str)]) -> Result<TestSocket, String> {
+        let (tx, mut rx) = mpsc::unbounded_channel::<(String, Value)>();
+        let any_tx = tx.clone();
+        let err_tx = tx.clone();
+        let close_tx = tx.clone();
+        let mut builder = ClientBuilder::new(base.to_owned())
+            .namespace("/")
+            .auth(auth)
+            .reconnect(false)
+            .on_any(move |event, payload, _| {
+                let tx = any_tx.clone();
+                async move {
+                    let _ = tx.send((String::from(event), payload_value(payload)));
+                }
+                .boxed()
+            })
+            .on("error", move |payload, _| {
+                let tx = err_tx.clone();
+                async move {
+                    let _ = tx.send(("error".to_owned(), payload_value(payload)));
+                }
+                .boxed()
+            })
+            .on("close", move |_, _| {
+                let tx = close_tx.clone();
+                async move {
+                    let _ = tx.send(("close".to_owned(), Value::Null));
+                }
+                .boxed()
+            });
+        for (name, value) in headers {
+            builder = builder.opening_header(*name, *value);
+        }
+        let client = builder.connect().await.map_err(|e| e.to_string())?;
+        // `connect()` returns before the namespace CONNECT (or CONNECT_ERROR) arrives: wait for `ready`.
+        let mut pending = Vec::new();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some((name, value))) if name == "ready" => {
+                    return Ok(TestSocket { client, events: rx, pending, ready: value });
+                }
+                Ok(Some((name, value))) if name == "error" => {
+                    let _ = client.disconnect().await;
+                    return Err(value.to_string());
+                }
+                Ok(Some(other)) => pending.push(other),
+                Ok(None) => return Err("socket closed before ready".to_owned()),
+                Err(_) => {
+                    let _ = client.disconnect().await;
+                    return Err("timed out waiting for ready".to_owned());
+                }
+            }
+        }
+    }
+
+    /// Waits for the next event named `name` (other events stay queued).
+    pub async fn next(&mut self, name: &str) -> Value {
+        self.try_next(name, WAIT).await.unwrap_or_else(|| panic!("no `{name}` event within {WAIT:?}"))
+    }
+
+    /// Waits up to `timeout` for the next event named `name`.
+    pub async fn try_next(&mut self, name: &str, timeout: Duration) -> Option<Value> {
+        if let Some(i) = self.pending.iter().position(|(n, _)| n == name) {
+            return Some(self.pending.remove(i).1);
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some((n, v))) if n == name => return Some(v),
+                Ok(Some(other)) => self.pending.push(other),
+                Ok(None) | Err(_) => return None,
+            }
+        }
+    }
+
+    /// Drops every queued event (after a step whose events do not matter).
+    pub fn clear(&mut self) {
+        self.pending.clear();
+        while self.events.try_recv().is_ok() {}
+    }
+
+    /// Emits an event with data and waits for the acknowledgement; returns its first argument.
+    pub async fn ack(&self, event: &str, data: Value) -> Value {
+        self.ack_payload(event, Payload::Text(vec![data])).await
+    }
+
+    /// Emits an event with a raw payload and waits for the acknowledgement.
+    pub async fn ack_payload(&self, event: &str, payload: Payload) -> Value {
+        let (tx, rx) = oneshot::channel::<Value>();
+        let tx = std::sync::Arc::new(std::sync::Mutex::new(Some(tx)));
+        self.client
+            .emit_with_ack(event, payload, WAIT, move |p: Payload, _| {
+                let tx = tx.clone();
+                async move {
+                    if let Some(tx) = tx.lock().unwrap().take() {
+                        let _ = tx.send(payload_value(p));
+                    }
+                }
+                .boxed()
+            })
+            .await
+            .unwrap();
+        let value = tokio::time::timeout(WAIT, rx).await.expect("no acknowledgement in time").unwrap();
+        // rust_socketio hands the ack's argument list wrapped in one more array.
+        match value {
+            Value::Array(mut args) if !args.is_empty() => args.remove(0),
+            other => other,
+        }
+    }
+
+    /// Emits an event without waiting.
+    pub async fn emit(&self, event: &str, data: Value) {
+        self.client.emit(event, data).await.unwrap();
+    }
+
+    /// Closes the socket.
+    pub async fn close(self) {
+        let _ = self.client.disconnect().await;
+    }
+}
+
+/// A payload as JSON: a single argument as itself, several as an array.
+fn payload_value(payload: Payload) -> Value {
+    match payload {
+        Payload::Text(mut values) if values.len() == 1 => values.remove(0),
+        Payload::Text(values) => Value::Array(values),
+        Payload::Binary(bytes) => json!({ "binary": bytes.len() }),
+        #[allow(deprecated)]
+        Payload::String(s) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
+    }
+}

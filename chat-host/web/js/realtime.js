@@ -205,6 +205,7 @@ function dispatch(type, data) {
       onGroupUpdated(data);
       break;
     case "group.member_added":
+    case "group.member_updated":
     case "group.member_removed":
       onMembership(type, data);
       break;

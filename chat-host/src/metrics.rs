@@ -1,0 +1,216 @@
+//! Prometheus metrics, rendered in the text exposition format at `/metrics`.
+//!
+//! The registry is a plain value owned by each [`Application`](crate::Application) rather than the global
+//! recorder of the `metrics` crate: a process may run several applications (every black-box test does, and an
+//! embedding host may too), and a global recorder would mix their figures and clash with a recorder the host
+//! installs for itself. The few series the chat needs are simple enough to write out by hand.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the request latency histogram, in seconds.
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                self.counts[i] += 1;
+            }
+        }
+        self.sum += seconds;
+        self.count += 1;
+    }
+}
+
+/// The chat's metrics.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    latency: Mutex<BTreeMap<(String, String), Histogram>>,
+    sockets_connected: AtomicI64,
+    socket_connections_total: AtomicU64,
+    socket_connections_refused: AtomicU64,
+    socket_events: Mutex<BTreeMap<(String, bool), u64>>,
+    messages_sent: AtomicU64,
+    events_emitted: AtomicU64,
+    errors: AtomicU64,
+}
+
+impl Metrics {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records one HTTP request: `route` is the matched route template (never the raw path, so ids do not
+    /// multiply the series).
+    pub fn record_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        {
+            let mut requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+            *requests.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
+        }
+        {
+            let mut latency = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+            latency.entry((method.to_owned(), route.to_owned())).or_default().observe(elapsed.as_secs_f64());
+        }
+        if status >= 500 {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A socket connected.
+    pub fn socket_connected(&self) {
+        self.sockets_connected.fetch_add(1, Ordering::Relaxed);
+        self.socket_connections_total.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A socket disconnected.
+    pub fn socket_disconnected(&self) {
+        self.sockets_connected.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// A socket was refused at connect (authentication, origin, too many sockets).
+    pub fn socket_refused(&self) {
+        self.socket_connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A client event was handled; `ok` is whether it succeeded.
+    pub fn socket_event(&self, event: &str, ok: bool) {
+        let mut events = self.socket_events.lock().unwrap_or_else(|p| p.into_inner());
+        *events.entry((event.to_owned(), ok)).or_default() += 1;
+    }
+
+    /// A message was sent (through any transport).
+    pub fn message_sent(&self) {
+        self.messages_sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Real-time events were emitted to sockets.
+    pub fn events_emitted(&self, count: u64) {
+        self.events_emitted.fetch_add(count, Ordering::Relaxed);
+    }
+
+    /// An internal error happened outside a request (socket handler, sender).
+    pub fn error(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sockets connected now.
+    pub fn connected_sockets(&self) -> i64 {
+        self.sockets_connected.load(Ordering::Relaxed)
+    }
+
+    /// The text exposition format (version 0.0.4).
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# HELP chat_http_requests_total HTTP requests by method, route and status.");
+        let _ = writeln!(out, "# TYPE chat_http_requests_total counter");
+        for ((method, route, status), n) in self.requests.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let _ = writeln!(
+                out,
+                "chat_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {n}",
+                escape(method),
+                escape(route)
+            );
+        }
+        let _ = writeln!(out, "# HELP chat_http_request_duration_seconds HTTP request latency.");
+        let _ = writeln!(out, "# TYPE chat_http_request_duration_seconds histogram");
+        for ((method, route), h) in self.latency.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let labels = format!("method=\"{}\",route=\"{}\"", escape(method), escape(route));
+            for (bound, n) in BUCKETS.iter().zip(h.counts.iter()) {
+                let _ = writeln!(out, "chat_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}");
+            }
+            let _ = writeln!(out, "chat_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
+            let _ = writeln!(out, "chat_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
+            let _ = writeln!(out, "chat_http_request_duration_seconds_count{{{labels}}} {}", h.count);
+        }
+        let gauge = |out: &mut String, name: &str, help: &str, kind: &str, value: String| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name} {value}");
+        };
+        gauge(
+            &mut out,
+            "chat_sockets_connected",
+            "Socket.IO sockets connected now.",
+            "gauge",
+            self.connected_sockets().to_string(),
+        );
+        gauge(
+            &mut out,
+            "chat_socket_connections_total",
+            "Socket.IO sockets accepted.",
+            "counter",
+            self.socket_connections_total.load(Ordering::Relaxed).to_string(),
+        );
+        gauge(
+            &mut out,
+            "chat_socket_connections_refused_total",
+            "Socket.IO handshakes refused (authentication, origin, socket limit).",
+            "counter",
+            self.socket_connections_refused.load(Ordering::Relaxed).to_string(),
+        );
+        let _ = writeln!(out, "# HELP chat_socket_events_total Client events handled, by event and outcome.");
+        let _ = writeln!(out, "# TYPE chat_socket_events_total counter");
+        for ((event, ok), n) in self.socket_events.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let outcome = if *ok { "ok" } else { "error" };
+            let _ = writeln!(out, "chat_socket_events_total{{event=\"{}\",outcome=\"{outcome}\"}} {n}", escape(event));
+        }
+        gauge(
+            &mut out,
+            "chat_messages_sent_total",
+            "Messages sent through this node.",
+            "counter",
+            self.messages_sent.load(Ordering::Relaxed).to_string(),
+        );
+        gauge(
+            &mut out,
+            "chat_realtime_events_emitted_total",
+            "Real-time events emitted to user rooms.",
+            "counter",
+            self.events_emitted.load(Ordering::Relaxed).to_string(),
+        );
+        gauge(
+            &mut out,
+            "chat_errors_total",
+            "Internal errors (5xx responses and failed socket handlers).",
+            "counter",
+            self.errors.load(Ordering::Relaxed).to_string(),
+        );
+        out
+    }
+}
+
+fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_counted_by_route_and_status() {
+        let m = Metrics::new();
+        m.record_request("GET", "/api/chat/conversations", 200, Duration::from_millis(3));
+        m.record_request("GET", "/api/chat/conversations", 200, Duration::from_millis(30));
+        let text = m.render();
+        assert!(
+            text.contains(
+                "chat_http_requests_total{method=\"GET\",route=\"/api/chat/conversations\",status=\"200\"} 2"
+            )
+        );
+        assert!(text.contains("le=\"+Inf\"} 2"));
+    }
+}

@@ -1,0 +1,150 @@
+use chat_application::CallerContext;
+use chat_application::dto::SyncInput;
+use chat_infrastructure::realtime::user_room;
+use serde::Deserialize;
+use serde_json::json;
+use socketioxide::SocketIo;
+use socketioxide::extract::SocketRef;
+use socketioxide::socket::DisconnectReason;
+
+use super::events;
+use crate::auth::{AuthError, Credentials};
+use crate::http::origin::origin_allowed;
+use crate::state::ChatState;
+
+/// The handshake's `auth` object.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandshakeAuth {
+    /// The bearer token (else the `Authorization` header is used).
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Replay stored events after this position before live ones.
+    #[serde(default)]
+    pub after_event_seq: Option<i64>,
+}
+
+/// Who a socket belongs to, stored in the socket's extensions by the middleware.
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    pub caller: CallerContext,
+    pub after_event_seq: Option<i64>,
+}
+
+/// Why a handshake is refused; the client receives `CONNECT_ERROR { message }`.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectRefused {
+    #[error("origin not allowed")]
+    Origin,
+    #[error("unauthorized: {0}")]
+    Unauthorized(AuthError),
+    #[error("too many sockets for this user (at most {0})")]
+    TooManySockets(usize),
+    #[error("internal error")]
+    Internal,
+}
+
+/// The connect middleware: origin, authentication, user refresh, socket limit.
+pub(crate) async fn authenticate(
+    s: SocketRef,
+    io: SocketIo,
+    state: ChatState,
+    auth: serde_json::Value,
+) -> Result<(), ConnectRefused> {
+    let result = check(&s, &io, &state, auth).await;
+    if let Err(e) = &result {
+        state.metrics().socket_refused();
+        tracing::debug!(reason = %e, "socket refused at connect");
+    }
+    result
+}
+
+async fn check(s: &SocketRef, io: &SocketIo, state: &ChatState, auth: serde_json::Value) -> Result<(), ConnectRefused> {
+    let headers = &s.req_parts().headers;
+    if !origin_allowed(headers, state.allowed_origins()) {
+        return Err(ConnectRefused::Origin);
+    }
+    // A malformed `auth` object is treated as no credentials, never as a crash.
+    let auth: HandshakeAuth = serde_json::from_value(auth).unwrap_or_default();
+    let credentials = Credentials { token: auth.token.as_deref(), headers };
+    let caller = state.authenticator().authenticate(credentials).await.map_err(ConnectRefused::Unauthorized)?;
+    state.sync_caller(&caller).await.map_err(|e| {
+        tracing::error!(error = %e, "could not refresh the user at socket connect");
+        ConnectRefused::Internal
+    })?;
+    let max = state.limits().max_sockets_per_user;
+    if let Some(ns) = io.of("/")
+        && ns.to(user_room(caller.tenant, caller.user)).sockets().len() >= max
+    {
+        return Err(ConnectRefused::TooManySockets(max));
+    }
+    s.extensions.insert(Session { caller, after_event_seq: auth.after_event_seq.filter(|seq| *seq >= 0) });
+    Ok(())
+}
+
+/// The connect handler: handlers first, then the room, the replay and `ready`.
+pub(crate) async fn on_connect(s: SocketRef, state: ChatState) {
+    let Some(session) = s.extensions.get::<Session>() else {
+        // Only reachable if the middleware did not run; refuse rather than serve an anonymous socket.
+        let _ = s.disconnect();
+        return;
+    };
+    events::register(&s, &state, &session.caller);
+    let metrics = state.metrics().clone();
+    metrics.socket_connected();
+    s.on_disconnect(move |_reason: DisconnectReason| {
+        let metrics = metrics.clone();
+        async move { metrics.socket_disconnected() }
+    });
+
+    let caller = &session.caller;
+    // Join before reading the stream: whatever commits from now on is delivered live (see the module docs).
+    s.join(user_room(caller.tenant, caller.user));
+
+    if let Some(after) = session.after_event_seq {
+        replay(&s, &state, caller, after).await;
+    }
+    let event_seq = match state.sync().get_position(caller).await {
+        Ok(position) => position.event_seq,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the event position at socket connect");
+            state.metrics().error();
+            0
+        }
+    };
+    let ready = json!({ "userId": caller.user, "tenantId": caller.tenant, "eventSeq": event_seq });
+    if let Err(e) = s.emit("ready", &ready) {
+        tracing::debug!(error = %e, "could not emit ready");
+    }
+}
+
+/// Emits the caller's stored events after `after`, oldest first, each under its own name; announces
+/// `resync.required` when the position is no longer kept.
+async fn replay(s: &SocketRef, state: &ChatState, caller: &CallerContext, mut after: i64) {
+    // Bounded: at most this many pages per connect; a client further behind continues with `sync`.
+    const MAX_PAGES: usize = 100;
+    for _ in 0..MAX_PAGES {
+        let page = match state.sync().sync(caller, SyncInput { after_event_seq: after, limit: Some(100) }).await {
+            Ok(page) => page,
+            Err(e) => {
+                tracing::warn!(error = %e, "replay after connect failed; the client can call `sync`");
+                return;
+            }
+        };
+        if page.resync_required {
+            let _ = s.emit("resync.required", &json!({ "eventSeq": page.event_seq }));
+            return;
+        }
+        for envelope in &page.events {
+            if let Some(seq) = envelope.event_seq {
+                after = after.max(seq);
+            }
+            if s.emit(envelope.kind.as_str(), envelope).is_err() {
+                return;
+            }
+        }
+        if !page.has_more || page.events.is_empty() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! The Socket.IO side (SPEC §6): default namespace, one room per user, client events answered through
+//! acknowledgements, server events as envelopes `{ eventSeq, type, data }`.
+//!
+//! Connect flow:
+//! 1. a connect middleware checks the browser `Origin` (also checked on every HTTP request of the socket
+//!    transport, see [`origin_guard`](crate::http::origin_guard)), authenticates the handshake (`auth.token` or
+//!    the `Authorization` header), refreshes the user, and enforces the per-user socket limit;
+//! 2. the connect handler registers the client event handlers first (an event that arrives before its
+//!    handler is registered would be lost), joins the user's room `{tenant}:{user}`, replays stored events
+//!    after `auth.afterEventSeq` when given, then emits `ready { userId, tenantId, eventSeq }`.
+//!
+//! Replay race: the socket joins its room *before* reading the stream, so nothing committed afterwards is
+//! missed; an event committed in between may arrive twice (live and replayed), and live events may
+//! interleave with the replayed ones before `ready`. Clients therefore treat `eventSeq` as an idempotency
+//! key: an event whose `eventSeq` was already applied is dropped. After `ready`, stored events arrive in
+//! commit order.
+
+mod connect;
+mod events;
+
+use socketioxide::SocketIo;
+use socketioxide::handler::ConnectHandler;
+use socketioxide::layer::SocketIoLayer;
+
+use crate::state::ChatState;
+
+pub use connect::HandshakeAuth;
+pub use events::{AckError, AckReply};
+
+/// A Socket.IO server configured with the chat's limits (64 KiB payloads), with no namespace yet.
+///
+/// The layer goes on the embedding router; `io` is what the [real-time
+/// sender](chat_infrastructure::realtime::SocketIoChatMessageSender) emits through. Call
+/// [`register_namespace`] once the chat state (which needs the sender) exists.
+pub fn socket_io(max_payload_bytes: u64) -> (SocketIoLayer, SocketIo) {
+    let max = usize::try_from(max_payload_bytes).unwrap_or(usize::MAX);
+    SocketIo::builder().max_payload(max_payload_bytes).ws_max_message_size(max).ws_max_frame_size(max).build_layer()
+}
+
+/// Registers the chat's default namespace (`/`) on `io`: authentication middleware, connect handler and
+/// client events.
+pub fn register_namespace(io: &SocketIo, state: ChatState) {
+    let mw_state = state.clone();
+    let middleware =
+        move |s: socketioxide::extract::SocketRef,
+              io: SocketIo,
+              socketioxide::extract::TryData(auth): socketioxide::extract::TryData<serde_json::Value>| {
+            let state = mw_state.clone();
+            async move { connect::authenticate(s, io, state, auth.unwrap_or_default()).await }
+        };
+    let handler = move |s: socketioxide::extract::SocketRef| {
+        let state = state.clone();
+        async move { connect::on_connect(s, state).await }
+    };
+    io.ns("/", handler.with(middleware));
+}
+
+/// The socket layer and server for a chat state: [`socket_io`] + [`register_namespace`], for embedders who
+/// already built their state (with a sender over another `io`, or none).
+pub fn socket_layer(state: ChatState) -> (SocketIoLayer, SocketIo) {
+    let (layer, io) = socket_io(state.limits().max_socket_payload_bytes);
+    register_namespace(&io, state);
+    (layer, io)
+}

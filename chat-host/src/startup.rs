@@ -1,0 +1,266 @@
+//! [`Application`]: the reference server assembled from a [`Config`], as `main` and the black-box tests
+//! start it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::http::{HeaderName, Request, header};
+use chat_application::{ChatModule, RealTimeChatMessageSender, RealtimeEvent, SenderError};
+use chat_infrastructure::blob::LocalFileBlobStore;
+use chat_infrastructure::realtime::SocketIoChatMessageSender;
+use socketioxide::SocketIo;
+use socketioxide::layer::SocketIoLayer;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::{AuthError, JwtAuth, JwtAuthenticator};
+use crate::config::{Config, redact_url};
+use crate::health::health_router;
+use crate::http::{self, origin::cors_layer, routes};
+use crate::metrics::Metrics;
+use crate::socket;
+use crate::state::ChatState;
+use crate::storage::{StoreError, open_store};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The store could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The token keys are unusable.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The attachment directory cannot be used.
+    #[error("cannot use the attachment directory {dir}: {source}")]
+    BlobDir {
+        /// The directory.
+        dir: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `CHAT_BUS_URL` names a broker this version cannot use.
+    #[error(
+        "CHAT_BUS_URL={0} is not supported by this version: only the in-process bus is available \
+         (leave CHAT_BUS_URL unset, or set it to `inproc:`); cluster mode comes in a later release"
+    )]
+    UnsupportedBus(String),
+}
+
+/// A built server: bound, migrated, ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    router: Router,
+    io: SocketIo,
+    state: ChatState,
+    shutdown_grace: std::time::Duration,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+/// The request-id header.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+impl Application {
+    /// Opens the store (running migrations), prepares authentication, wires the chat module to a Socket.IO
+    /// sender, builds the router and binds the listener.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        if let Some(bus) = config.bus_url.as_deref()
+            && !matches!(bus.trim(), "inproc:" | "inproc" | "memory:")
+        {
+            return Err(StartupError::UnsupportedBus(redact_url(bus)));
+        }
+        let store = open_store(&config.database).await?;
+        let jwt = Arc::new(JwtAuth::from_config(&config.jwt, &config.dev_secret_path())?);
+        if jwt.is_development() {
+            tracing::warn!(
+                secret_file = %config.dev_secret_path().display(),
+                "DEVELOPMENT MODE: no CHAT_JWT_SECRET or CHAT_JWT_PUBLIC_KEY is set. Tokens are signed with a \
+                 generated secret kept in `secret_file`, and POST /api/dev/login hands out tokens to anyone. \
+                 Never expose this server."
+            );
+        }
+
+        let metrics = Arc::new(Metrics::new());
+        let (socket_layer, io) = socket::socket_io(config.limits.max_socket_payload_bytes);
+        let sender =
+            Arc::new(MeteredSender { inner: SocketIoChatMessageSender::new(io.clone()), metrics: metrics.clone() });
+        let blobs = LocalFileBlobStore::open(&config.blob_dir)
+            .await
+            .map_err(|source| StartupError::BlobDir { dir: config.blob_dir.clone(), source })?;
+        let chat = ChatModule::builder(store.repositories).sender(sender).blob_store(Arc::new(blobs)).build();
+        let mut builder = ChatState::builder(chat, Arc::new(JwtAuthenticator::new(jwt.clone())))
+            .metrics(metrics)
+            .readiness(store.readiness)
+            .allowed_origins(config.allowed_origins.clone())
+            .limits(config.limits.clone());
+        if jwt.is_development() {
+            builder = builder.dev_login(jwt);
+        }
+        let state = builder.build();
+        socket::register_namespace(&io, state.clone());
+        let router = server_router(state.clone(), socket_layer);
+
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.listen, source })?;
+        tracing::info!(%addr, database = %redact_url(&config.database.url), "chat server ready");
+        Ok(Self { listener, addr, router, io, state, shutdown_grace: config.shutdown_grace })
+    }
+
+    /// The bound address (with the real port when the configuration asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state (for embedders and tests that want to look inside).
+    pub fn state(&self) -> &ChatState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes, then shuts down gracefully: sockets are closed, no new connection
+    /// is accepted, and requests in flight finish (their writes are committed before they answer), within
+    /// the configured grace period.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let Self { listener, router, io, shutdown_grace, .. } = self;
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing sockets and finishing requests in flight");
+            let _ = started_tx.send(());
+            // Closing the sockets' transports also ends long-polling requests, which would otherwise hold the
+            // drain. A closed transport (rather than a socket.io DISCONNECT) makes clients reconnect by
+            // themselves, to this node once it is back or to another one, and catch up with `afterEventSeq`.
+            io.close().await;
+        };
+        let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signal);
+        let deadline = async move {
+            if started_rx.await.is_ok() {
+                tokio::time::sleep(shutdown_grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            result = server => result?,
+            () = deadline => tracing::warn!(grace = ?shutdown_grace, "graceful shutdown timed out; stopping anyway"),
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Applies the migrations of the configured store.
+pub async fn migrate(config: &Config) -> Result<(), StartupError> {
+    crate::storage::migrate(&config.database).await.map_err(StartupError::from)
+}
+
+/// The whole reference server: REST under `/api/chat`, the development login, OpenAPI and its docs page,
+/// health and metrics, the web chat page at `/`, and the socket layer, with request ids, tracing, CORS and the origin guard.
+pub fn server_router(state: ChatState, socket_layer: SocketIoLayer) -> Router {
+    let metrics = state.metrics().clone();
+    let origins = Arc::new(state.allowed_origins().clone());
+    let max_body = state.limits().max_body_bytes;
+    let (api, _) = routes::api_routes().split_for_parts();
+    let app = Router::new()
+        .nest("/api/chat", api)
+        .merge(routes::dev_router())
+        .merge(health_router())
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", http::openapi::openapi("/api/chat")))
+        .fallback(http::not_found)
+        .method_not_allowed_fallback(http::method_not_allowed)
+        .with_state(state.clone())
+        .merge(crate::web::web_router())
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::map_response(http::problem_responses))
+        .layer(axum::middleware::from_fn_with_state(metrics, http::track_metrics))
+        .layer(CatchPanicLayer::custom(http::layers_panic_response))
+        .layer(socket_layer)
+        .layer(axum::middleware::from_fn_with_state(origins, http::origin_guard));
+    let app = match cors_layer(state.allowed_origins()) {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
+    app.layer(
+        TraceLayer::new_for_http()
+            .make_span_with(|request: &Request<_>| {
+                let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                // The path only: never the query string or headers, so no credential reaches the logs.
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            })
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+            // 5xx causes are logged once, where they happen (`ApiError`); no second log line here.
+            .on_failure(()),
+    )
+    .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+    .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+    .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+}
+
+/// Counts what the Socket.IO sender emits.
+struct MeteredSender {
+    inner: SocketIoChatMessageSender,
+    metrics: Arc<Metrics>,
+}
+
+#[async_trait]
+impl RealTimeChatMessageSender for MeteredSender {
+    async fn deliver(&self, events: &[RealtimeEvent]) -> Result<(), SenderError> {
+        let count: usize = events.iter().map(|e| e.recipients.len()).sum();
+        self.metrics.events_emitted(u64::try_from(count).unwrap_or(u64::MAX));
+        self.inner.deliver(events).await
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,83 @@
+//! Opening the configured store: the in-memory store (`memory:`), or SQLite / PostgreSQL through sea-orm.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chat_domain::Repositories;
+use chat_domain::memory::InMemoryChatStore;
+use chat_infrastructure::persistence::{SeaOrmChatStore, StoreOptions};
+
+use crate::config::{DatabaseConfig, is_memory_url, redact_url};
+use crate::health::Readiness;
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open the database {url}: {source}")]
+pub struct StoreError {
+    url: String,
+    #[source]
+    source: chat_domain::RepositoryError,
+}
+
+/// An open store: its repositories and how to tell whether it answers.
+pub struct OpenedStore {
+    /// Every port.
+    pub repositories: Repositories,
+    /// Readiness probe.
+    pub readiness: Arc<dyn Readiness>,
+}
+
+impl std::fmt::Debug for OpenedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedStore").finish_non_exhaustive()
+    }
+}
+
+/// Opens the store a configuration names, running migrations, and logs the effective settings.
+pub async fn open_store(database: &DatabaseConfig) -> Result<OpenedStore, StoreError> {
+    if is_memory_url(&database.url) {
+        tracing::warn!("using the in-memory store: nothing is kept across restarts");
+        return Ok(OpenedStore {
+            repositories: Repositories::from_store(Arc::new(InMemoryChatStore::new())),
+            readiness: Arc::new(AlwaysReady),
+        });
+    }
+    let store = connect(database, true).await?;
+    for (name, value) in store.effective_settings() {
+        tracing::info!(setting = %name, %value, "database setting in force");
+    }
+    let store = Arc::new(store);
+    Ok(OpenedStore { repositories: Repositories::from_store(store.clone()), readiness: Arc::new(PingProbe(store)) })
+}
+
+/// Applies the migrations and returns (for `chat-host migrate`).
+pub async fn migrate(database: &DatabaseConfig) -> Result<(), StoreError> {
+    if is_memory_url(&database.url) {
+        return Ok(());
+    }
+    connect(database, true).await.map(|_| ())
+}
+
+async fn connect(database: &DatabaseConfig, migrate: bool) -> Result<SeaOrmChatStore, StoreError> {
+    let mut options = StoreOptions::from_config(database.clone());
+    options.migrate = migrate;
+    SeaOrmChatStore::connect(options).await.map_err(|source| StoreError { url: redact_url(&database.url), source })
+}
+
+struct AlwaysReady;
+
+#[async_trait]
+impl Readiness for AlwaysReady {
+    async fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+struct PingProbe(Arc<SeaOrmChatStore>);
+
+#[async_trait]
+impl Readiness for PingProbe {
+    async fn check(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,98 @@
+//! Attachments: upload (type from the content), send, fetch by members only.
+
+use chat_tests::{TestUser, send, spawn_app};
+use reqwest::multipart::{Form, Part};
+use serde_json::json;
+
+/// A PNG signature followed by filler: enough for type detection.
+fn png(size: usize) -> Vec<u8> {
+    let mut bytes =
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00".to_vec();
+    bytes.resize(size, 0);
+    bytes
+}
+
+#[tokio::test]
+async fn an_uploaded_file_is_sent_and_only_members_can_fetch_it() {
+    let app = spawn_app().await;
+    let alice = TestUser::new("alice");
+    let bob = TestUser::new("bob");
+    let eve = TestUser::new("eve");
+    app.touch(&bob).await;
+
+    // 200 KB: larger than the 64 KiB JSON limit, which does not apply to uploads.
+    let bytes = png(200 * 1024);
+    let form =
+        Form::new().part("file", Part::bytes(bytes.clone()).file_name("photo.png").mime_str("image/png").unwrap());
+    let (status, uploaded) =
+        send(app.req(reqwest::Method::POST, "/api/chat/attachments", &alice).multipart(form)).await;
+    assert_eq!(status, 201, "{uploaded}");
+    assert_eq!(uploaded["mimeType"], "image/png");
+    assert_eq!(uploaded["kind"], "image");
+    assert_eq!(uploaded["size"], bytes.len());
+    let id = uploaded["id"].as_str().unwrap().to_owned();
+
+    // Before it is sent, only the uploader sees it.
+    let response = app.req(reqwest::Method::GET, &format!("/api/chat/attachments/{id}"), &bob).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+
+    let (status, message) = app
+        .post(&alice, "/api/chat/messages", json!({ "targetUserId": bob.id, "text": "a photo", "attachmentIds": [id] }))
+        .await;
+    assert_eq!(status, 201, "{message}");
+    assert_eq!(message["attachments"][0]["id"], id.as_str());
+    assert_eq!(message["attachments"][0]["fileName"], "photo.png");
+
+    let response = app.req(reqwest::Method::GET, &format!("/api/chat/attachments/{id}"), &bob).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/png");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(response.bytes().await.unwrap().to_vec(), bytes);
+
+    let response = app.req(reqwest::Method::GET, &format!("/api/chat/attachments/{id}"), &eve).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+    let other_tenant = TestUser { tenant: Some(uuid::Uuid::new_v4()), ..bob.clone() };
+    let response =
+        app.req(reqwest::Method::GET, &format!("/api/chat/attachments/{id}"), &other_tenant).send().await.unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn the_type_comes_from_the_content_not_the_name() {
+    let app = spawn_app().await;
+    let alice = TestUser::new("alice");
+    let form = Form::new().part(
+        "file",
+        Part::bytes(b"<html><script>alert(1)</script></html>".to_vec())
+            .file_name("innocent.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let (status, problem) = send(app.req(reqwest::Method::POST, "/api/chat/attachments", &alice).multipart(form)).await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["code"], "chat.validation");
+    assert_eq!(problem["errors"][0]["field"], "file");
+}
+
+#[tokio::test]
+async fn malformed_uploads_are_4xx_problems() {
+    let app = spawn_app().await;
+    let alice = TestUser::new("alice");
+    // Not multipart at all.
+    let (status, problem) = app.post(&alice, "/api/chat/attachments", json!({ "file": "x" })).await;
+    assert!((400..500).contains(&status), "{status} {problem}");
+    assert_eq!(problem["status"], status);
+    // Multipart without a `file` field.
+    let form = Form::new().text("other", "value");
+    let (status, problem) = send(app.req(reqwest::Method::POST, "/api/chat/attachments", &alice).multipart(form)).await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "file");
+    // An empty file.
+    let form = Form::new().part("file", Part::bytes(Vec::new()).file_name("empty.png"));
+    let (status, _) = send(app.req(reqwest::Method::POST, "/api/chat/attachments", &alice).multipart(form)).await;
+    assert_eq!(status, 400);
+    // Bad ids.
+    let (status, problem) = app.get(&alice, "/api/chat/attachments/not-a-uuid").await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(app.is_healthy().await);
+}

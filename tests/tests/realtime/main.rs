@@ -1,0 +1,6 @@
+//! Black-box tests of the Socket.IO side: a real server on 127.0.0.1:0 and a real Socket.IO client.
+
+mod bad_events;
+mod catch_up;
+mod connect;
+mod flow;
