@@ -10,8 +10,10 @@
 //!   [`RealTimeChatMessageSender`], a [`Clock`](chat_domain::clock::Clock), a [`RateLimiter`] and
 //!   [`ChatOptions`];
 //! - `services`: [`ConversationAppService`], [`GroupAppService`], [`ContactAppService`],
-//!   [`SettingsAppService`], [`ChatUserAppService`] (user sync), [`SyncAppService`] (catch-up) and
-//!   [`AttachmentAppService`] (uploads and downloads);
+//!   [`SettingsAppService`], [`ChatUserAppService`] (user sync), [`SyncAppService`] (catch-up),
+//!   [`AttachmentAppService`] (uploads and downloads) and [`PresenceAppService`] (who is online);
+//! - [`presence`]: the [`PresenceTracker`] port counting users' open connections, with the single-node
+//!   [`InMemoryPresenceTracker`];
 //! - [`blob`]: the [`BlobStore`] port for attachments' bytes, streamed as [`ByteStream`]s; feature
 //!   `testing` adds `blob::InMemoryBlobStore`; [`sniff`]: content type detection;
 //! - [`dto`]: inputs and outputs (camelCase JSON; feature `openapi` derives their schemas);
@@ -66,6 +68,7 @@ mod mapping;
 mod module;
 mod options;
 pub mod pagination;
+pub mod presence;
 mod rate_limit;
 pub mod realtime;
 mod services;
@@ -77,9 +80,11 @@ pub use chat_domain::Repositories;
 pub use error::{AppError, FieldError};
 pub use module::{ChatModule, ChatModuleBuilder};
 pub use options::{ChatOptions, RateLimit, RateLimitOptions};
+pub use presence::{ConnectionId, InMemoryPresenceTracker, PresenceTracker};
 pub use rate_limit::{GovernorRateLimiter, RateLimitKind, RateLimiter, UnlimitedRateLimiter};
 pub use realtime::{NoopChatMessageSender, RealTimeChatMessageSender, RealtimeEvent, SenderError};
 pub use services::{
     AttachmentAppService, ChatUserAppService, ContactAppService, ConversationAppService, GroupAppService,
-    MAX_DELIVERED_IDS, MAX_FILTER, MAX_SEARCH_TEXT, SettingsAppService, SyncAppService, UPLOAD_FIELD,
+    MAX_DELIVERED_IDS, MAX_FILTER, MAX_PRESENCE_AUDIENCE, MAX_PRESENCE_CONVERSATIONS, MAX_SEARCH_TEXT,
+    PresenceAppService, SettingsAppService, SyncAppService, UPLOAD_FIELD,
 };

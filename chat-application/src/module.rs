@@ -9,11 +9,12 @@ use chat_domain::messaging::MessagingManager;
 use crate::blob::BlobStore;
 use crate::core::Core;
 use crate::options::ChatOptions;
+use crate::presence::{InMemoryPresenceTracker, PresenceTracker};
 use crate::rate_limit::{GovernorRateLimiter, RateLimiter};
 use crate::realtime::{NoopChatMessageSender, RealTimeChatMessageSender};
 use crate::services::{
     AttachmentAppService, ChatUserAppService, ContactAppService, ConversationAppService, GroupAppService,
-    SettingsAppService, SyncAppService,
+    PresenceAppService, SettingsAppService, SyncAppService,
 };
 
 /// The chat module: every application service over one store. Cheap to clone; hosts keep one and hand
@@ -27,6 +28,7 @@ pub struct ChatModule {
     users: ChatUserAppService,
     sync: SyncAppService,
     attachments: AttachmentAppService,
+    presence: PresenceAppService,
     core: Arc<Core>,
 }
 
@@ -39,7 +41,15 @@ impl std::fmt::Debug for ChatModule {
 impl ChatModule {
     /// Starts building a module over `repositories`; everything else has a default.
     pub fn builder(repositories: Repositories) -> ChatModuleBuilder {
-        ChatModuleBuilder { repositories, sender: None, clock: None, rate_limiter: None, options: None, blobs: None }
+        ChatModuleBuilder {
+            repositories,
+            sender: None,
+            clock: None,
+            rate_limiter: None,
+            options: None,
+            blobs: None,
+            presence: None,
+        }
     }
 
     /// Conversations and messages.
@@ -77,6 +87,11 @@ impl ChatModule {
         &self.attachments
     }
 
+    /// Presence: hosts report sockets opening and closing; clients read their contacts' presence.
+    pub fn presence(&self) -> &PresenceAppService {
+        &self.presence
+    }
+
     /// The options in force.
     pub fn options(&self) -> &ChatOptions {
         &self.core.options
@@ -90,7 +105,7 @@ impl ChatModule {
 
 /// Builds a [`ChatModule`]. Defaults: no real-time delivery, the system clock, a per-process
 /// [`GovernorRateLimiter`] with the options' limits, default [`ChatOptions`], and no blob store (so
-/// attachments are unavailable until one is given).
+/// attachments are unavailable until one is given), and an [`InMemoryPresenceTracker`] (right for one node).
 pub struct ChatModuleBuilder {
     repositories: Repositories,
     sender: Option<Arc<dyn RealTimeChatMessageSender>>,
@@ -98,6 +113,7 @@ pub struct ChatModuleBuilder {
     rate_limiter: Option<Arc<dyn RateLimiter>>,
     options: Option<ChatOptions>,
     blobs: Option<Arc<dyn BlobStore>>,
+    presence: Option<Arc<dyn PresenceTracker>>,
 }
 
 impl std::fmt::Debug for ChatModuleBuilder {
@@ -139,6 +155,14 @@ impl ChatModuleBuilder {
         self
     }
 
+    /// Where users' open connections are counted for presence. The default, an
+    /// [`InMemoryPresenceTracker`], knows only this process's sockets; nodes of a cluster share one
+    /// tracker instead.
+    pub fn presence_tracker(mut self, tracker: Arc<dyn PresenceTracker>) -> Self {
+        self.presence = Some(tracker);
+        self
+    }
+
     /// The module.
     pub fn build(self) -> ChatModule {
         let options = self.options.unwrap_or_default();
@@ -159,6 +183,10 @@ impl ChatModuleBuilder {
             users: ChatUserAppService::new(core.clone()),
             sync: SyncAppService::new(core.clone()),
             attachments: AttachmentAppService::new(core.clone(), self.blobs),
+            presence: PresenceAppService::new(
+                core.clone(),
+                self.presence.unwrap_or_else(|| Arc::new(InMemoryPresenceTracker::new())),
+            ),
             core,
         }
     }

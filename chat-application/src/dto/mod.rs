@@ -12,6 +12,7 @@ mod conversation;
 mod group;
 mod message;
 mod page;
+mod presence;
 mod settings;
 mod sync;
 mod user;
@@ -31,6 +32,7 @@ pub use message::{
     MarkReadInput, MemberReceiptDto, MessageDto, ReactionDto, ReceiptsDto, SearchMessagesInput, SendMessageInput,
 };
 pub use page::PageDto;
+pub use presence::PresenceDto;
 pub use settings::{
     ChatSettingsDto, ConversationDeletionDto, MessageDeletionDto, TenantSettingsDto, UpdateChatSettingsInput,
     UpdateTenantSettingsInput,

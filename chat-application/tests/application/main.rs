@@ -8,6 +8,7 @@ mod failures;
 mod groups;
 mod messaging;
 mod permissions;
+mod presence;
 mod rate_limits;
 mod settings;
 mod support;

@@ -1,5 +1,5 @@
-use chat_application::CallerContext;
-use chat_application::dto::SyncInput;
+use chat_application::dto::{PresenceDto, SyncInput};
+use chat_application::{CallerContext, ConnectionId};
 use chat_infrastructure::realtime::user_room;
 use serde::Deserialize;
 use serde_json::json;
@@ -82,7 +82,7 @@ async fn check(s: &SocketRef, io: &SocketIo, state: &ChatState, auth: serde_json
     Ok(())
 }
 
-/// The connect handler: handlers first, then the room, the replay and `ready`.
+/// The connect handler: handlers first, then the room, the replay, presence and `ready`.
 pub(crate) async fn on_connect(s: SocketRef, state: ChatState) {
     let Some(session) = s.extensions.get::<Session>() else {
         // Only reachable if the middleware did not run; refuse rather than serve an anonymous socket.
@@ -90,11 +90,23 @@ pub(crate) async fn on_connect(s: SocketRef, state: ChatState) {
         return;
     };
     events::register(&s, &state, &session.caller);
-    let metrics = state.metrics().clone();
-    metrics.socket_connected();
+    let connection = ConnectionId::new(s.id.to_string());
+    state.metrics().socket_connected();
+    // Registered before presence is recorded, so that a close at any later point is reported (see
+    // `presence_on_connect` for a close that races with the connect).
+    let disconnect_state = state.clone();
+    let disconnect_caller = session.caller.clone();
+    let disconnect_connection = connection.clone();
     s.on_disconnect(move |_reason: DisconnectReason| {
-        let metrics = metrics.clone();
-        async move { metrics.socket_disconnected() }
+        let state = disconnect_state.clone();
+        let caller = disconnect_caller.clone();
+        let connection = disconnect_connection.clone();
+        async move {
+            state.metrics().socket_disconnected();
+            if let Err(e) = state.chat().presence().disconnected(&caller, &connection).await {
+                tracing::warn!(error = %e, "could not record a socket's close for presence");
+            }
+        }
     });
 
     let caller = &session.caller;
@@ -112,10 +124,45 @@ pub(crate) async fn on_connect(s: SocketRef, state: ChatState) {
             0
         }
     };
-    let ready = json!({ "userId": caller.user, "tenantId": caller.tenant, "eventSeq": event_seq });
+    // Read last, right before `ready`, so that `presence` events after `ready` are newer than the snapshot.
+    let presence = presence_on_connect(&s, &state, caller, &connection).await;
+    let ready = json!({
+        "userId": caller.user,
+        "tenantId": caller.tenant,
+        "eventSeq": event_seq,
+        "presence": presence,
+    });
     if let Err(e) = s.emit("ready", &ready) {
         tracing::debug!(error = %e, "could not emit ready");
     }
+}
+
+/// Records the socket for presence (announcing the user to their contacts if it is their first socket)
+/// and returns the contacts who are online, for `ready`. A failure leaves the socket working without
+/// presence.
+async fn presence_on_connect(
+    s: &SocketRef,
+    state: &ChatState,
+    caller: &CallerContext,
+    connection: &ConnectionId,
+) -> Vec<PresenceDto> {
+    let presence = state.chat().presence();
+    let online = match presence.connected(caller, connection).await {
+        Ok(online) => online,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not record a socket for presence");
+            Vec::new()
+        }
+    };
+    // The socket may have closed while presence was being recorded, and its disconnect handler may have
+    // run before the connection was counted: report the close again (closing is idempotent), or the
+    // user would stay online for good.
+    if !s.connected()
+        && let Err(e) = presence.disconnected(caller, connection).await
+    {
+        tracing::warn!(error = %e, "could not record a socket's close for presence");
+    }
+    online
 }
 
 /// Emits the caller's stored events after `after`, oldest first, each under its own name; announces

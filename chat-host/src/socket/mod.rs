@@ -7,7 +7,11 @@
 //!    the `Authorization` header), refreshes the user, and enforces the per-user socket limit;
 //! 2. the connect handler registers the client event handlers first (an event that arrives before its
 //!    handler is registered would be lost), joins the user's room `{tenant}:{user}`, replays stored events
-//!    after `auth.afterEventSeq` when given, then emits `ready { userId, tenantId, eventSeq }`.
+//!    after `auth.afterEventSeq` when given, records the socket for presence (the user's first socket
+//!    announces `presence { online: true }` to their contacts), then emits
+//!    `ready { userId, tenantId, eventSeq, presence }`, where `presence` lists the contacts online now;
+//! 3. on disconnect, the socket is reported closed; the user's last socket announces
+//!    `presence { online: false, lastSeenAt }`.
 //!
 //! Replay race: the socket joins its room *before* reading the stream, so nothing committed afterwards is
 //! missed; an event committed in between may arrive twice (live and replayed), and live events may

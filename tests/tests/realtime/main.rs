@@ -4,3 +4,4 @@ mod bad_events;
 mod catch_up;
 mod connect;
 mod flow;
+mod presence;

@@ -7,6 +7,7 @@ mod conversations;
 mod dev;
 mod groups;
 mod messages;
+mod presence;
 mod settings;
 mod sync;
 
@@ -27,6 +28,7 @@ pub fn api_routes() -> OpenApiRouter<ChatState> {
         .merge(conversations::routes())
         .merge(groups::routes())
         .merge(contacts::routes())
+        .merge(presence::routes())
         .merge(settings::routes())
         .merge(attachments::routes())
         .merge(sync::routes())
