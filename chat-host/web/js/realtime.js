@@ -107,6 +107,12 @@ async function onReady(ready) {
     state.auth.userId = ready.userId;
     saveAuth(state.auth);
   }
+  if (Array.isArray(ready?.presence)) {
+    // The contacts online right now; later changes arrive as `presence` events.
+    state.presence.clear();
+    for (const p of ready.presence) if (p?.userId) state.presence.set(p.userId, !!p.online);
+    renderConversationList();
+  }
   const seq = typeof ready?.eventSeq === "number" ? ready.eventSeq : null;
   const reconnect = state.everConnected;
   state.everConnected = true;
