@@ -137,14 +137,16 @@ impl Stream for Chunks {
     }
 }
 
-/// A stream that yields `head` first, then the rest of a stream whose beginning was already read.
-pub(crate) fn prefixed(head: Bytes, rest: ByteStream) -> ByteStream {
+/// A stream that yields `head` first, then the rest of a stream whose beginning was already read (`None`
+/// when that stream already ended: a finished stream must not be polled again). It is fused: once the rest
+/// ends, it is dropped and never polled again.
+pub(crate) fn prefixed(head: Bytes, rest: Option<ByteStream>) -> ByteStream {
     Box::pin(Prefixed { head: Some(head).filter(|h| !h.is_empty()), rest })
 }
 
 struct Prefixed {
     head: Option<Bytes>,
-    rest: ByteStream,
+    rest: Option<ByteStream>,
 }
 
 impl Stream for Prefixed {
@@ -154,7 +156,12 @@ impl Stream for Prefixed {
         if let Some(head) = self.head.take() {
             return Poll::Ready(Some(Ok(head)));
         }
-        self.rest.as_mut().poll_next(cx)
+        let Some(rest) = self.rest.as_mut() else { return Poll::Ready(None) };
+        let next = rest.as_mut().poll_next(cx);
+        if let Poll::Ready(None) = next {
+            self.rest = None;
+        }
+        next
     }
 }
 
@@ -183,7 +190,7 @@ mod tests {
     #[tokio::test]
     async fn a_prefixed_stream_yields_the_head_then_the_rest() {
         let rest = byte_stream([Bytes::from_static(b"cd"), Bytes::from_static(b"ef")]);
-        let all = read_all(prefixed(Bytes::from_static(b"ab"), rest), 10).await.ok();
+        let all = read_all(prefixed(Bytes::from_static(b"ab"), Some(rest)), 10).await.ok();
         assert_eq!(all.as_deref(), Some(&b"abcdef"[..]));
     }
 

@@ -70,7 +70,7 @@ impl AttachmentAppService {
             return Err(AppError::ChatDisabled);
         }
         let UploadAttachmentInput { file_name, declared_content_type, mut body } = input;
-        let head = read_head(&mut body).await?;
+        let (head, ended) = read_head(&mut body).await?;
         if head.is_empty() {
             return Err(AppError::validation(UPLOAD_FIELD, "the file is empty"));
         }
@@ -82,7 +82,10 @@ impl AttachmentAppService {
         let now = self.core.now();
         let id = AttachmentId::new_at(now);
         let key = BlobKey::for_attachment(caller.tenant, id);
-        let size = blobs.put(&key, prefixed(head, body), max).await.map_err(|e| put_failed(e, detected.kind))?;
+        let size = blobs
+            .put(&key, prefixed(head, (!ended).then_some(body)), max)
+            .await
+            .map_err(|e| put_failed(e, detected.kind))?;
         let new = NewAttachment {
             tenant: caller.tenant,
             id,
@@ -156,17 +159,18 @@ impl AttachmentAppService {
     }
 }
 
-/// Reads the first [`SNIFF_LEN`] bytes (fewer for a shorter file) of an upload.
-async fn read_head(body: &mut ByteStream) -> Result<Bytes, AppError> {
+/// Reads the first [`SNIFF_LEN`] bytes (fewer for a shorter file) of an upload, and whether the upload
+/// already ended (then the stream must not be polled again).
+async fn read_head(body: &mut ByteStream) -> Result<(Bytes, bool), AppError> {
     let mut head = Vec::new();
     while head.len() < SNIFF_LEN {
         match next_chunk(body).await {
-            None => break,
+            None => return Ok((Bytes::from(head), true)),
             Some(Ok(chunk)) => head.extend_from_slice(&chunk),
             Some(Err(error)) => return Err(interrupted(&error)),
         }
     }
-    Ok(Bytes::from(head))
+    Ok((Bytes::from(head), false))
 }
 
 fn refused(error: SniffError) -> AppError {

@@ -96,3 +96,22 @@ async fn malformed_uploads_are_4xx_problems() {
     assert_eq!(status, 400, "{problem}");
     assert!(app.is_healthy().await);
 }
+
+/// A file smaller than what type detection reads first ends inside that first read; the upload must
+/// still complete (a finished body is never read again).
+#[tokio::test]
+async fn a_file_smaller_than_the_detection_window_uploads() {
+    let app = spawn_app().await;
+    let alice = TestUser::new("alice");
+    let bytes = png(100);
+    let form =
+        Form::new().part("file", Part::bytes(bytes.clone()).file_name("tiny.png").mime_str("image/png").unwrap());
+    let (status, uploaded) =
+        send(app.req(reqwest::Method::POST, "/api/chat/attachments", &alice).multipart(form)).await;
+    assert_eq!(status, 201, "{uploaded}");
+    assert_eq!(uploaded["size"], bytes.len());
+    let id = uploaded["id"].as_str().unwrap().to_owned();
+    let response = app.req(reqwest::Method::GET, &format!("/api/chat/attachments/{id}"), &alice).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.bytes().await.unwrap().to_vec(), bytes);
+}
