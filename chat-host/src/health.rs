@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use chat_application::ChatModule;
 use chat_domain::TenantId;
 use chat_domain::settings::SettingsRepository;
+use chat_infrastructure::bus::DistributedEventBus;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -41,6 +42,28 @@ impl Readiness for SettingsProbe {
     }
 }
 
+/// Readiness of a cluster node: its store answers, and so does its event bus (the broker is reachable and
+/// the node's subscription is connected).
+pub struct BusReadiness {
+    store: Arc<dyn Readiness>,
+    bus: Arc<dyn DistributedEventBus>,
+}
+
+impl BusReadiness {
+    /// A probe over the store's probe and the bus.
+    pub fn new(store: Arc<dyn Readiness>, bus: Arc<dyn DistributedEventBus>) -> Self {
+        Self { store, bus }
+    }
+}
+
+#[async_trait]
+impl Readiness for BusReadiness {
+    async fn check(&self) -> Result<(), String> {
+        self.store.check().await.map_err(|e| format!("store: {e}"))?;
+        self.bus.check().await.map_err(|e| format!("{} event bus: {e}", self.bus.kind()))
+    }
+}
+
 /// `/health/live`, `/health/ready` and `/metrics`.
 pub fn health_router() -> Router<ChatState> {
     Router::new().route("/health/live", get(live)).route("/health/ready", get(ready)).route("/metrics", get(metrics))
@@ -56,13 +79,21 @@ async fn ready(State(state): State<ChatState>) -> Response {
         Ok(Ok(())) => Json(json!({ "status": "ok" })).into_response(),
         Ok(Err(reason)) => {
             tracing::warn!(%reason, "readiness check failed");
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "chat.unavailable", "the store is not reachable")
-                .into_response()
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "chat.unavailable",
+                "the store or the event bus is not reachable",
+            )
+            .into_response()
         }
         Err(_) => {
             tracing::warn!("readiness check timed out");
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "chat.unavailable", "the store did not answer in time")
-                .into_response()
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "chat.unavailable",
+                "the store or the event bus did not answer in time",
+            )
+            .into_response()
         }
     }
 }

@@ -10,7 +10,8 @@ use axum::Router;
 use axum::http::{HeaderName, Request, header};
 use chat_application::{ChatModule, RealTimeChatMessageSender, RealtimeEvent, SenderError};
 use chat_infrastructure::blob::LocalFileBlobStore;
-use chat_infrastructure::realtime::SocketIoChatMessageSender;
+use chat_infrastructure::bus::{self, BusConfig, BusError};
+use chat_infrastructure::realtime::{EventBusChatMessageSender, EventRelay, SocketIoChatMessageSender};
 use socketioxide::SocketIo;
 use socketioxide::layer::SocketIoLayer;
 use tokio::net::TcpListener;
@@ -22,7 +23,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::{AuthError, JwtAuth, JwtAuthenticator};
 use crate::config::{Config, redact_url};
-use crate::health::health_router;
+use crate::health::{BusReadiness, Readiness, health_router};
 use crate::http::{self, origin::cors_layer, routes};
 use crate::metrics::Metrics;
 use crate::socket;
@@ -56,12 +57,9 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
-    /// `CHAT_BUS_URL` names a broker this version cannot use.
-    #[error(
-        "CHAT_BUS_URL={0} is not supported by this version: only the in-process bus is available \
-         (leave CHAT_BUS_URL unset, or set it to `inproc:`); cluster mode comes in a later release"
-    )]
-    UnsupportedBus(String),
+    /// `CHAT_BUS_URL` names a broker this version cannot use, or the bus cannot be set up.
+    #[error("CHAT_BUS_URL: {0}")]
+    Bus(#[from] BusError),
 }
 
 /// A built server: bound, migrated, ready to serve.
@@ -72,6 +70,8 @@ pub struct Application {
     io: SocketIo,
     state: ChatState,
     shutdown_grace: std::time::Duration,
+    // In cluster mode: relays the other nodes' events to this node's sockets while the server runs.
+    relay: Option<EventRelay>,
 }
 
 impl std::fmt::Debug for Application {
@@ -85,13 +85,9 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 impl Application {
     /// Opens the store (running migrations), prepares authentication, wires the chat module to a Socket.IO
-    /// sender, builds the router and binds the listener.
+    /// sender (behind the event bus in cluster mode), builds the router and binds the listener.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
-        if let Some(bus) = config.bus_url.as_deref()
-            && !matches!(bus.trim(), "inproc:" | "inproc" | "memory:")
-        {
-            return Err(StartupError::UnsupportedBus(redact_url(bus)));
-        }
+        let bus_config = BusConfig::parse(config.bus_url.as_deref())?;
         let store = open_store(&config.database).await?;
         let jwt = Arc::new(JwtAuth::from_config(&config.jwt, &config.dev_secret_path())?);
         if jwt.is_development() {
@@ -105,15 +101,31 @@ impl Application {
 
         let metrics = Arc::new(Metrics::new());
         let (socket_layer, io) = socket::socket_io(config.limits.max_socket_payload_bytes);
-        let sender =
+        let local: Arc<dyn RealTimeChatMessageSender> =
             Arc::new(MeteredSender { inner: SocketIoChatMessageSender::new(io.clone()), metrics: metrics.clone() });
+        let (sender, readiness, relay) = if bus_config.is_distributed() {
+            // Cluster mode: deliver to this node's sockets and publish to the other nodes; relay theirs here.
+            let bus = bus::connect(&bus_config)?;
+            let sender = EventBusChatMessageSender::new(bus.clone(), local);
+            let relay = sender.start().await?;
+            tracing::info!(
+                bus = bus.kind(),
+                node = %sender.node_id(),
+                config = ?bus_config,
+                "cluster mode: real-time events go through the event bus"
+            );
+            let readiness: Arc<dyn Readiness> = Arc::new(BusReadiness::new(store.readiness, bus));
+            (Arc::new(sender) as Arc<dyn RealTimeChatMessageSender>, readiness, Some(relay))
+        } else {
+            (local, store.readiness, None)
+        };
         let blobs = LocalFileBlobStore::open(&config.blob_dir)
             .await
             .map_err(|source| StartupError::BlobDir { dir: config.blob_dir.clone(), source })?;
         let chat = ChatModule::builder(store.repositories).sender(sender).blob_store(Arc::new(blobs)).build();
         let mut builder = ChatState::builder(chat, Arc::new(JwtAuthenticator::new(jwt.clone())))
             .metrics(metrics)
-            .readiness(store.readiness)
+            .readiness(readiness)
             .allowed_origins(config.allowed_origins.clone())
             .limits(config.limits.clone());
         if jwt.is_development() {
@@ -128,7 +140,7 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.listen, source })?;
         tracing::info!(%addr, database = %redact_url(&config.database.url), "chat server ready");
-        Ok(Self { listener, addr, router, io, state, shutdown_grace: config.shutdown_grace })
+        Ok(Self { listener, addr, router, io, state, shutdown_grace: config.shutdown_grace, relay })
     }
 
     /// The bound address (with the real port when the configuration asked for port 0).
@@ -150,7 +162,7 @@ impl Application {
     /// is accepted, and requests in flight finish (their writes are committed before they answer), within
     /// the configured grace period.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Self { listener, router, io, shutdown_grace, .. } = self;
+        let Self { listener, router, io, shutdown_grace, relay, .. } = self;
         let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             shutdown.await;
@@ -174,6 +186,7 @@ impl Application {
             result = server => result?,
             () = deadline => tracing::warn!(grace = ?shutdown_grace, "graceful shutdown timed out; stopping anyway"),
         }
+        drop(relay);
         tracing::info!("stopped");
         Ok(())
     }

@@ -2,8 +2,9 @@
 //!
 //! Infrastructure of the chat module: persistence on SQLite and PostgreSQL through sea-orm
 //! ([`persistence::SeaOrmChatStore`], which implements every repository port of `chat-domain` and its
-//! unit of work with group commit), and — as they land — the event bus, the real-time senders and blob
-//! storage.
+//! unit of work with group commit), the distributed event bus between cluster nodes ([`bus`]: in-process
+//! and Redis pub/sub), the real-time senders ([`realtime`]: Socket.IO rooms, and the event-bus sender that
+//! carries events to every node) and blob storage.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), chat_domain::RepositoryError> {
@@ -20,5 +21,6 @@
 //! ```
 
 pub mod blob;
+pub mod bus;
 pub mod persistence;
 pub mod realtime;

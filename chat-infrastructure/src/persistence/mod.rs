@@ -3,7 +3,8 @@
 //! - [`SeaOrmChatStore`] implements every repository port and the unit of work (group commit);
 //! - [`StoreOptions`] / [`DatabaseConfig`] / [`Durability`] say where and how to write;
 //! - [`Migrator`] holds the schema migrations (run at connect);
-//! - [`IntegrityReport`] is what [`SeaOrmChatStore::check_integrity`] finds.
+//! - [`IntegrityReport`] is what [`SeaOrmChatStore::check_integrity`] finds;
+//! - feature `testing`: [`testing::fresh_postgres_schema`] gives each test its own PostgreSQL schema.
 //!
 //! Layout: `entities` (rows), `migration` (schema), `mapping` (rows <-> domain, the only place that does
 //! it), `queries` (reads shared by units and ports), `transaction` (the unit of work's writes), `writer`
@@ -18,6 +19,8 @@ mod queries;
 mod repositories;
 mod sql;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod transaction;
 mod writer;
 

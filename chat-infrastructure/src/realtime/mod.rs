@@ -2,8 +2,12 @@
 //!
 //! [`SocketIoChatMessageSender`] emits to one Socket.IO room per user (`{tenant}:{user}`, see
 //! [`user_room`]); every socket of that user joins the room when it connects, so "send to a user" is "emit to
-//! a room", on this node or, with a cluster adapter, on every node.
+//! a room" on this node. In a cluster, [`EventBusChatMessageSender`] wraps it: it delivers to this node's
+//! sockets and publishes the events on the [event bus](crate::bus), and its relay
+//! ([`EventBusChatMessageSender::start`]) hands the other nodes' events to the local sender.
 
+mod event_bus;
 mod socketio;
 
+pub use event_bus::{EventBusChatMessageSender, EventRelay, REALTIME_CHANNEL};
 pub use socketio::{SocketIoChatMessageSender, user_room};

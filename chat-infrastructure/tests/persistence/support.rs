@@ -2,22 +2,17 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use chat_domain::Repositories;
 use chat_domain::testing::ContractSetup;
 use chat_infrastructure::persistence::{SeaOrmChatStore, StoreOptions};
-use sea_orm::{ConnectionTrait, Database};
 
 /// The environment variable naming the PostgreSQL server used by the tests.
 pub const PG_ENV: &str = "CHAT_TEST_DATABASE_URL";
 
-/// Schemas and files older than this are left-overs of earlier runs and are removed.
+/// Files older than this are left-overs of earlier runs and are removed.
 const STALE: Duration = Duration::from_secs(30 * 60);
-
-fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
 
 fn unique() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..12].to_owned()
@@ -52,34 +47,11 @@ pub async fn sqlite_file() -> SeaOrmChatStore {
     SeaOrmChatStore::connect_url(&sqlite_file_url()).await.expect("SQLite file store")
 }
 
-fn with_search_path(url: &str, schema: &str) -> String {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}options=-c%20search_path%3D{schema}")
-}
-
 /// A URL on a fresh PostgreSQL schema, or `None` without `CHAT_TEST_DATABASE_URL`. Schemas this suite
 /// created more than half an hour ago are dropped on the way.
 pub async fn postgres_url() -> Option<String> {
     let url = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty())?;
-    let admin = Database::connect(url.as_str()).await.expect("connect to the PostgreSQL test server");
-    let rows = admin
-        .query_all_raw(sea_orm::Statement::from_string(
-            admin.get_database_backend(),
-            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'chat\\_t\\_%'".to_owned(),
-        ))
-        .await
-        .expect("list test schemas");
-    for row in rows {
-        let name: String = row.try_get("", "nspname").expect("schema name");
-        let created = name.split('_').nth(2).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
-        if now_secs().saturating_sub(created) > STALE.as_secs() {
-            let _ = admin.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE")).await;
-        }
-    }
-    let schema = format!("chat_t_{}_{}", now_secs(), unique());
-    admin.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.expect("create a test schema");
-    let _ = admin.close().await;
-    Some(with_search_path(&url, &schema))
+    Some(chat_infrastructure::persistence::testing::fresh_postgres_schema(&url).await.expect("a fresh test schema"))
 }
 
 /// A store on a fresh PostgreSQL schema, or `None` without `CHAT_TEST_DATABASE_URL`.

@@ -44,7 +44,7 @@ async fn acknowledged_messages_survive_a_restart() {
 async fn an_unsupported_bus_url_stops_the_start_with_a_clear_error() {
     let dir = temp_dir();
     let mut config: Config = test_config(&dir);
-    config.bus_url = Some("redis://user:secret@127.0.0.1:6379".into());
+    config.bus_url = Some("amqp://user:secret@127.0.0.1:5672".into());
     let error = chat_host::Application::build(config).await.expect_err("the server started");
     let text = error.to_string();
     assert!(text.contains("CHAT_BUS_URL"), "{text}");

@@ -2,6 +2,7 @@
 
 mod bad_events;
 mod catch_up;
+mod cluster;
 mod connect;
 mod flow;
 mod presence;
