@@ -9,3 +9,4 @@ mod groups;
 mod isolation;
 mod lifecycle;
 mod operations;
+mod rich;

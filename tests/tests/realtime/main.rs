@@ -6,3 +6,4 @@ mod cluster;
 mod connect;
 mod flow;
 mod presence;
+mod rich;
