@@ -122,7 +122,12 @@ impl Application {
         let blobs = LocalFileBlobStore::open(&config.blob_dir)
             .await
             .map_err(|source| StartupError::BlobDir { dir: config.blob_dir.clone(), source })?;
-        let chat = ChatModule::builder(store.repositories).sender(sender).blob_store(Arc::new(blobs)).build();
+        let mut chat = ChatModule::builder(store.repositories).sender(sender).blob_store(Arc::new(blobs));
+        // Cluster mode: presence is counted in Redis, so that every node sees every node's sockets.
+        if let Some(tracker) = chat_infrastructure::presence::for_bus(&bus_config)? {
+            chat = chat.presence_tracker(tracker);
+        }
+        let chat = chat.build();
         let mut builder = ChatState::builder(chat, Arc::new(JwtAuthenticator::new(jwt.clone())))
             .metrics(metrics)
             .readiness(readiness)

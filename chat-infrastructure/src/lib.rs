@@ -4,7 +4,8 @@
 //! ([`persistence::SeaOrmChatStore`], which implements every repository port of `chat-domain` and its
 //! unit of work with group commit), the distributed event bus between cluster nodes ([`bus`]: in-process
 //! and Redis pub/sub), the real-time senders ([`realtime`]: Socket.IO rooms, and the event-bus sender that
-//! carries events to every node) and blob storage.
+//! carries events to every node), presence shared by the nodes of a cluster ([`presence`]: Redis) and blob
+//! storage.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), chat_domain::RepositoryError> {
@@ -23,4 +24,5 @@
 pub mod blob;
 pub mod bus;
 pub mod persistence;
+pub mod presence;
 pub mod realtime;

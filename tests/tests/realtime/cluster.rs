@@ -84,6 +84,11 @@ async fn two_nodes_share_events_and_a_client_fails_over_without_loss_duplicates_
     assert_eq!(a.next("message.created").await["data"]["text"], "b1");
     bob_seen.extend(created(&mut b, 1).await);
 
+    // Presence is shared: Bob, connected to node B only, is online for his contact Alice on node A.
+    let (status, presence) = node_a.get(&alice, &format!("/api/chat/users/{}/presence", bob.id)).await;
+    assert_eq!(status, 200, "{presence}");
+    assert_eq!(presence["online"], true, "a user connected on another node is online: {presence}");
+
     // Typing (ephemeral) crosses nodes the same way, without an eventSeq.
     let ack = b.ack("typing", json!({ "conversationId": conversation, "isTyping": true })).await;
     assert_eq!(ack["ok"], true, "{ack}");
