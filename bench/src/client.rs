@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 
-use crate::load::{SharedRecorder, lock, now_us, parse_marker};
+use crate::load::{SharedRecorder, lock, now_us, parse_conversation_seq, parse_marker};
 use crate::protocol::{self, Packet};
 
 /// A connected WebSocket.
@@ -194,7 +194,12 @@ async fn run_socket(mut ws: Ws, user: u32, mut rx: mpsc::UnboundedReceiver<Comma
                         if let Some(m) = parse_marker(payload) {
                             // A copy of one's own message (the sender's room) is not a delivery.
                             if m.sender != user {
-                                lock(&recorder).on_delivery(m.msg, m.sched_us, now_us());
+                                let at = now_us();
+                                let mut r = lock(&recorder);
+                                r.on_delivery(m.msg, m.sched_us, at);
+                                if let Some((conversation, seq)) = parse_conversation_seq(payload) {
+                                    r.on_seq(user, conversation, seq);
+                                }
                             }
                         }
                         if let Some(id) = ack {

@@ -6,6 +6,7 @@
 //! marker `#bm:<msg>:<scheduled µs>:<sender>#`, so a receiving socket measures delivery latency by scanning
 //! the raw frame, without parsing it or looking anything up.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -46,6 +47,16 @@ pub fn marker_text(msg: u32, sched_us: u64, sender: u32) -> String {
     format!("#bm:{msg}:{sched_us}:{sender}#")
 }
 
+/// The `conversationId` and message `seq` of a raw `message.created` payload, when both are there.
+pub fn parse_conversation_seq(s: &str) -> Option<(u128, i64)> {
+    let c = s.find("\"conversationId\":\"")? + 18;
+    let conversation = uuid::Uuid::parse_str(s.get(c..c + 36)?).ok()?.as_u128();
+    let q = s.find("\"seq\":")? + 6;
+    let digits: &str = &s[q..];
+    let end = digits.find(|ch: char| !ch.is_ascii_digit() && ch != '-').unwrap_or(digits.len());
+    Some((conversation, digits[..end].parse().ok()?))
+}
+
 /// Finds and reads a marker anywhere in `s` (a raw event payload).
 pub fn parse_marker(s: &str) -> Option<Marker> {
     let start = s.find("#bm:")? + 4;
@@ -79,6 +90,10 @@ pub struct Recorder {
     first_error: Option<String>,
     duplicates: u64,
     last_delivery_us: u64,
+    /// Per (receiving user, conversation): the last message `seq` seen, for the order check.
+    last_seq: HashMap<(u32, u128), i64>,
+    out_of_order: u64,
+    seq_checked: u64,
 }
 
 /// The recorder shared by the sockets of a run (they run on one thread, so the lock is never contended).
@@ -103,6 +118,9 @@ impl Recorder {
             first_error: None,
             duplicates: 0,
             last_delivery_us: 0,
+            last_seq: HashMap::new(),
+            out_of_order: 0,
+            seq_checked: 0,
         })
     }
 
@@ -144,6 +162,18 @@ impl Recorder {
         }
     }
 
+    /// User `receiver` received a message of `conversation` with `seq`: each receiver must see the `seq`s
+    /// of one conversation strictly increasing.
+    pub fn on_seq(&mut self, receiver: u32, conversation: u128, seq: i64) {
+        self.seq_checked += 1;
+        let last = self.last_seq.entry((receiver, conversation)).or_insert(i64::MIN);
+        if seq <= *last {
+            self.out_of_order += 1;
+        } else {
+            *last = seq;
+        }
+    }
+
     /// The server acknowledged message `msg`.
     pub fn on_ack(&mut self, msg: u32, sched_us: u64, at_us: u64, ok: bool, payload: &str) {
         let measure_from = self.measure_from;
@@ -173,7 +203,13 @@ impl Recorder {
 
     /// The run's figures.
     pub fn report(&self, offered_rate: f64) -> RunReport {
-        let mut r = RunReport { offered_rate, duplicates: self.duplicates, ..RunReport::default() };
+        let mut r = RunReport {
+            offered_rate,
+            duplicates: self.duplicates,
+            out_of_order: self.out_of_order,
+            seq_checked: self.seq_checked,
+            ..RunReport::default()
+        };
         let mut first_sched = u64::MAX;
         for m in &self.messages {
             r.sent += 1;
@@ -225,6 +261,10 @@ pub struct RunReport {
     pub lost: u64,
     /// Deliveries beyond the expected count.
     pub duplicates: u64,
+    /// Deliveries whose conversation `seq` was not above the last one the same receiver saw there.
+    pub out_of_order: u64,
+    /// Deliveries whose `conversationId` and `seq` were found, so went through the order check.
+    pub seq_checked: u64,
     /// Deliveries per second over the whole run (first scheduled message to last delivery).
     pub deliveries_per_s: f64,
     /// Scheduled send -> each receiving socket.
@@ -263,7 +303,7 @@ pub struct Planned {
 
 /// Waits until `us` on the benchmark clock: a timer sleep to about a millisecond before it (tokio's timer
 /// ticks in milliseconds), then yielding to the other tasks until it is due.
-async fn wait_until(us: u64) {
+pub async fn wait_until(us: u64) {
     let now = now_us();
     if us > now + 1500 {
         tokio::time::sleep_until(instant_at(us - 1000).into()).await;
@@ -316,6 +356,21 @@ mod tests {
         let frame = format!("[\"message.created\",{{\"eventSeq\":3,\"data\":{{\"text\":\"{text}\"}}}}]");
         assert_eq!(parse_marker(&frame), Some(Marker { msg: 42, sched_us: 1_234_567, sender: 9 }));
         assert_eq!(parse_marker("[\"ready\",{}]"), None);
+        let created = "[\"message.created\",{\"eventSeq\":9,\"data\":{\"conversationId\":\
+                       \"67e55044-10b1-426f-9247-bb680e5fe0c8\",\"seq\":12,\"text\":\"x\"}}]";
+        let (c, seq) = parse_conversation_seq(created).unwrap();
+        assert_eq!((uuid::Uuid::from_u128(c).to_string().as_str(), seq), ("67e55044-10b1-426f-9247-bb680e5fe0c8", 12));
+    }
+
+    #[test]
+    fn order_is_checked_per_receiver_and_conversation() {
+        let mut r = Recorder::new(0, 0, 0).unwrap();
+        r.on_seq(1, 7, 1);
+        r.on_seq(1, 7, 2);
+        r.on_seq(2, 7, 1);
+        r.on_seq(1, 8, 1);
+        r.on_seq(1, 7, 2);
+        assert_eq!(r.report(1.0).out_of_order, 1);
     }
 
     #[test]

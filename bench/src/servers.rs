@@ -123,6 +123,17 @@ fn pinned(program: &Path, core: Option<usize>) -> Command {
 impl Server {
     /// Starts a server in its own scratch folder `work_dir/<name>` and waits until it listens.
     pub async fn start(kind: ServerKind, env: &Environment, name: &str) -> anyhow::Result<Self> {
+        Self::start_with(kind, env, name, &[]).await
+    }
+
+    /// Like [`Server::start`], with further environment variables (set last, so they override the
+    /// defaults above, e.g. `CHAT_DATABASE_URL` and `CHAT_BUS_URL` for a cluster node).
+    pub async fn start_with(
+        kind: ServerKind,
+        env: &Environment,
+        name: &str,
+        extra_env: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
         let dir = env.work_dir.join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
@@ -155,6 +166,9 @@ impl Server {
                 c
             }
         };
+        for (key, value) in extra_env {
+            cmd.env(key, value);
+        }
         let log = std::fs::File::create(dir.join("stderr.log"))?;
         cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(log)).kill_on_drop(true);
         let mut child = cmd.spawn().with_context(|| format!("starting {kind}"))?;

@@ -169,7 +169,7 @@ pub fn print_table(results: &[BenchResult]) {
     println!();
     println!(
         "{:<4} {:<28} {:>12} {:>24} {:>24} {:>10}  target",
-        "", "metric", "ours", "bare-relay/raw/js", "node", "ratios"
+        "", "metric", "ours", "bare-relay/raw/js/1-node", "node/redis-raw", "ratios"
     );
     for r in results {
         if let Some(why) = &r.skipped {
@@ -189,8 +189,8 @@ pub fn print_table(results: &[BenchResult]) {
                 r.benchmark,
                 m.name,
                 m.ours.map(|s| fmt(s.median)).unwrap_or_else(|| "-".to_owned()),
-                base(&["bare-relay", "raw", "socket.io-client"]),
-                base(&["node"]),
+                base(&["bare-relay", "raw", "socket.io-client", "one-node"]),
+                base(&["node", "redis-raw"]),
                 ratios.join("/"),
                 m.target.as_deref().unwrap_or("")
             );
