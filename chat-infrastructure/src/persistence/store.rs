@@ -124,6 +124,12 @@ impl SeaOrmChatStore {
         &self.inner.db
     }
 
+    /// How many units of work are waiting for the writer: the depth of the group-commit queue (a gauge for
+    /// operators, and what tests wait on to know units will share a batch).
+    pub fn queued_units(&self) -> usize {
+        self.inner.writer.max_capacity() - self.inner.writer.capacity()
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), RepositoryError> {
         self.inner.db.ping().await.map_err(db_err)

@@ -117,17 +117,23 @@ async fn one_failing_unit_in_a_batch_leaves_the_others_committed() {
         let c = seed_user(&repos, tenant, "c").await;
         // Hold the writer inside a first unit so the next three queue up and are committed as one batch.
         let (release, hold) = tokio::sync::oneshot::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
         let blocker = {
             let repos = repos.clone();
             tokio::spawn(async move {
                 repos
                     .uow
                     .transact(move |_tx| {
-                        Box::pin(async move { hold.await.map_err(|_| DomainError::NotFound("x").into()) })
+                        Box::pin(async move {
+                            let _ = started.send(());
+                            hold.await.map_err(|_| DomainError::NotFound("x").into())
+                        })
                     })
                     .await
             })
         };
+        // The writer is inside the blocker's batch before the three are submitted.
+        running.await.expect("the blocker runs");
         let first = tokio::spawn({
             let repos = repos.clone();
             async move {
@@ -174,8 +180,14 @@ async fn one_failing_unit_in_a_batch_leaves_the_others_committed() {
                     .await
             }
         });
-        // White-box: give the three units time to reach the writer's queue before releasing it.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Release the writer only once the three units wait in its queue, so they share one batch.
+        let queued = tokio::time::timeout(Duration::from_secs(10), async {
+            while store.queued_units() < 3 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        assert!(queued.is_ok(), "{name}: the three units never queued behind the blocker");
         let _ = release.send(());
         blocker.await.expect("join").expect("blocker commits");
         let first = first.await.expect("join").expect("first commits");
