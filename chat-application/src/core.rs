@@ -17,6 +17,7 @@ use crate::error::{AppError, FieldError};
 use crate::options::ChatOptions;
 use crate::rate_limit::{RateLimitKind, RateLimiter};
 use crate::realtime::{RealTimeChatMessageSender, RealtimeEvent, realtime_event_with};
+use crate::users::UserDirectory;
 
 /// The shared state behind every service (one per module).
 pub(crate) struct Core {
@@ -26,6 +27,7 @@ pub(crate) struct Core {
     pub limiter: Arc<dyn RateLimiter>,
     pub options: ChatOptions,
     pub manager: MessagingManager,
+    pub directory: Arc<dyn UserDirectory>,
 }
 
 impl Core {

@@ -16,6 +16,8 @@
 //!   [`InMemoryPresenceTracker`];
 //! - [`blob`]: the [`BlobStore`] port for attachments' bytes, streamed as [`ByteStream`]s; feature
 //!   `testing` adds `blob::InMemoryBlobStore`; [`sniff`]: content type detection;
+//! - [`users`]: the [`UserDirectory`] port, through which the chat learns about the embedding
+//!   application's users it has never seen (default [`NoUserDirectory`]);
 //! - [`dto`]: inputs and outputs (camelCase JSON; feature `openapi` derives their schemas);
 //! - [`realtime`]: the sender port, the events it carries and the one mapping from domain events to
 //!   client payloads; feature `testing` adds [`RecordingChatMessageSender`](realtime::RecordingChatMessageSender);
@@ -25,15 +27,22 @@
 //! handed to the sender only after it commits, and a delivery failure never fails the call (clients catch
 //! up with [`SyncAppService::sync`]).
 //!
+//! ## The module in an application's unit tests
+//!
+//! No database and no socket are needed: build the module over `chat-domain`'s `InMemoryChatStore`
+//! (feature `memory`) with a [`RecordingChatMessageSender`](realtime::RecordingChatMessageSender) (feature
+//! `testing` of this crate, for dev-dependencies), call the services as the application's code would, and
+//! check both what was stored and what would have reached users in real time:
+//!
 //! ```
 //! # #[cfg(feature = "testing")]
 //! # {
 //! use std::sync::Arc;
-//! use chat_application::dto::SendMessageInput;
+//! use chat_application::dto::{GetMessagesInput, SendMessageInput};
 //! use chat_application::realtime::RecordingChatMessageSender;
 //! use chat_application::{CallerContext, ChatModule};
 //! use chat_domain::memory::InMemoryChatStore;
-//! use chat_domain::{Repositories, TenantId, UserId};
+//! use chat_domain::{ConversationId, Repositories, TenantId, UserId};
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let sender = Arc::new(RecordingChatMessageSender::new());
@@ -41,6 +50,7 @@
 //!     .sender(sender.clone())
 //!     .build();
 //!
+//! // Callers as the application's authentication would describe them.
 //! let alice = CallerContext::new(TenantId::HOST, UserId::from_uuid(uuid::Uuid::new_v4())).with_names("alice", None, None);
 //! let bob = CallerContext::new(TenantId::HOST, UserId::from_uuid(uuid::Uuid::new_v4())).with_names("bob", None, None);
 //! chat.users().sync_caller(&alice).await?;
@@ -53,7 +63,21 @@
 //! };
 //! let message = chat.conversations().send_message(&alice, input).await?;
 //! assert_eq!(message.seq, 1);
+//!
+//! // Stored: Bob reads it in the conversation's history.
+//! let conversation = ConversationId::from_uuid(message.conversation_id);
+//! let history = chat.conversations().get_messages(&bob, conversation, GetMessagesInput::default()).await?;
+//! assert_eq!(history.items.len(), 1);
+//! assert_eq!((history.items[0].id, history.items[0].text.as_deref()), (message.id, Some("hello")));
+//!
+//! // Delivered in real time, once committed: both sides get `message.created` in their event stream.
 //! assert_eq!(sender.names(), ["message.created"]);
+//! let to_bob = sender.envelopes_for(bob.user);
+//! assert_eq!(to_bob.len(), 1);
+//! assert_eq!(to_bob[0].kind, "message.created");
+//! assert_eq!(to_bob[0].data["text"], "hello");
+//! assert!(to_bob[0].event_seq.is_some(), "stored events carry their position in Bob's stream");
+//! assert_eq!(sender.envelopes_for(alice.user).len(), 1, "the sender's other devices are told too");
 //! # Ok::<(), chat_application::AppError>(())
 //! # }).unwrap();
 //! # }
@@ -73,6 +97,7 @@ mod rate_limit;
 pub mod realtime;
 mod services;
 pub mod sniff;
+pub mod users;
 
 pub use blob::{BlobError, BlobKey, BlobStore, ByteStream};
 pub use caller::CallerContext;
@@ -88,3 +113,4 @@ pub use services::{
     MAX_DELIVERED_IDS, MAX_FILTER, MAX_PRESENCE_AUDIENCE, MAX_PRESENCE_CONVERSATIONS, MAX_SEARCH_TEXT,
     PresenceAppService, SettingsAppService, SyncAppService, UPLOAD_FIELD,
 };
+pub use users::{DirectoryUser, NoUserDirectory, UserDirectory};

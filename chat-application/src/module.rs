@@ -16,6 +16,7 @@ use crate::services::{
     AttachmentAppService, ChatUserAppService, ContactAppService, ConversationAppService, GroupAppService,
     PresenceAppService, SettingsAppService, SyncAppService,
 };
+use crate::users::{NoUserDirectory, UserDirectory};
 
 /// The chat module: every application service over one store. Cheap to clone; hosts keep one and hand
 /// out the services (themselves cheap clones).
@@ -49,6 +50,7 @@ impl ChatModule {
             options: None,
             blobs: None,
             presence: None,
+            directory: None,
         }
     }
 
@@ -105,7 +107,8 @@ impl ChatModule {
 
 /// Builds a [`ChatModule`]. Defaults: no real-time delivery, the system clock, a per-process
 /// [`GovernorRateLimiter`] with the options' limits, default [`ChatOptions`], and no blob store (so
-/// attachments are unavailable until one is given), and an [`InMemoryPresenceTracker`] (right for one node).
+/// attachments are unavailable until one is given), an [`InMemoryPresenceTracker`] (right for one node), and
+/// [`NoUserDirectory`] (the chat knows only users it has seen).
 pub struct ChatModuleBuilder {
     repositories: Repositories,
     sender: Option<Arc<dyn RealTimeChatMessageSender>>,
@@ -114,6 +117,7 @@ pub struct ChatModuleBuilder {
     options: Option<ChatOptions>,
     blobs: Option<Arc<dyn BlobStore>>,
     presence: Option<Arc<dyn PresenceTracker>>,
+    directory: Option<Arc<dyn UserDirectory>>,
 }
 
 impl std::fmt::Debug for ChatModuleBuilder {
@@ -163,6 +167,14 @@ impl ChatModuleBuilder {
         self
     }
 
+    /// The embedding application's users, asked about a user the chat has never seen (for example to
+    /// start a conversation with someone who has not used the chat yet). The default,
+    /// [`NoUserDirectory`], knows nobody.
+    pub fn user_directory(mut self, directory: Arc<dyn UserDirectory>) -> Self {
+        self.directory = Some(directory);
+        self
+    }
+
     /// The module.
     pub fn build(self) -> ChatModule {
         let options = self.options.unwrap_or_default();
@@ -174,6 +186,7 @@ impl ChatModuleBuilder {
             limiter: rate_limiter,
             manager: MessagingManager::new(options.policy()),
             options,
+            directory: self.directory.unwrap_or_else(|| Arc::new(NoUserDirectory)),
         });
         ChatModule {
             conversations: ConversationAppService::new(core.clone()),

@@ -9,7 +9,7 @@ use chat_domain::message::{
     Reaction,
 };
 use chat_domain::messaging::{Actor, SendMessage, SendTarget};
-use chat_domain::{AttachmentId, ConversationId, MessageId, RepositoryError, Seq, UserId, WorkError};
+use chat_domain::{AttachmentId, ConversationId, DomainError, MessageId, RepositoryError, Seq, UserId, WorkError};
 
 use crate::caller::CallerContext;
 use crate::core::{Checks, Core};
@@ -24,6 +24,7 @@ use crate::mapping::{ConversationExtras, conversation_dto, message_dto, user_dto
 use crate::pagination::{activity_cursor, page, page_limit, parse_activity, parse_offset, parse_seq};
 use crate::rate_limit::RateLimitKind;
 use crate::realtime::typing_event;
+use crate::users::import_unknown_users;
 
 /// Most message ids one `mark_delivered` call may carry.
 pub const MAX_DELIVERED_IDS: usize = 100;
@@ -90,6 +91,7 @@ impl ConversationAppService {
         // A conflict is either a concurrent duplicate of the idempotency key (answer with the original) or
         // two first messages racing to create the same direct conversation (try once more).
         let mut retried = false;
+        let mut looked_up = false;
         loop {
             let manager = self.core.manager.clone();
             let attempt = cmd.clone();
@@ -115,6 +117,14 @@ impl ConversationAppService {
                         return Err(AppError::Conflict { message: conflict });
                     }
                     retried = true;
+                }
+                // A user the chat has never seen: ask the embedding application's directory, once.
+                Err(WorkError::Domain(DomainError::NotFound("user")))
+                    if !looked_up
+                        && let SendTarget::User(peer) = cmd.target
+                        && import_unknown_users(&self.core, caller.tenant, &[peer]).await? =>
+                {
+                    looked_up = true;
                 }
                 Err(error) => return Err(error.into()),
             }
@@ -321,7 +331,14 @@ impl ConversationAppService {
             return Err(AppError::validation("targetUserId", "a conversation with yourself is not allowed"));
         }
         let repos = &self.core.repos;
-        let target = repos.users.find(caller.tenant, user).await?.ok_or(AppError::not_found("user"))?;
+        let target = match repos.users.find(caller.tenant, user).await? {
+            Some(target) => Some(target),
+            None if import_unknown_users(&self.core, caller.tenant, &[user]).await? => {
+                repos.users.find(caller.tenant, user).await?
+            }
+            None => None,
+        };
+        let target = target.ok_or(AppError::not_found("user"))?;
         let Some(side) = repos.conversations.find_direct(caller.tenant, caller.user, user).await? else {
             return Ok(DirectConversationDto {
                 target_user: user_dto(&target),
@@ -352,7 +369,7 @@ impl ConversationAppService {
     ) -> Result<ConversationDto, AppError> {
         self.core.admit(caller, RateLimitKind::Other)?;
         let (tenant, user, peer) = (caller.tenant, caller.user, UserId::from_uuid(input.target_user_id));
-        let mut retried = false;
+        let (mut retried, mut looked_up) = (false, false);
         let side = loop {
             let manager = self.core.manager.clone();
             let now = self.core.now();
@@ -374,6 +391,11 @@ impl ConversationAppService {
                 .await;
             match result {
                 Err(AppError::Conflict { .. }) if !retried => retried = true,
+                Err(AppError::NotFound { resource: "user" })
+                    if !looked_up && import_unknown_users(&self.core, tenant, &[peer]).await? =>
+                {
+                    looked_up = true;
+                }
                 other => break other?,
             }
         };

@@ -17,6 +17,7 @@ use crate::error::AppError;
 use crate::mapping::{group_dto, member_dto, role_from_dto};
 use crate::pagination::{page, page_limit, parse_user};
 use crate::rate_limit::RateLimitKind;
+use crate::users::import_unknown_users;
 
 /// Group chats. A group is a conversation (same id): messages go through
 /// [`ConversationAppService`](crate::ConversationAppService). Non-members (and other tenants) get
@@ -55,13 +56,23 @@ impl GroupAppService {
             return Err(AppError::validation("memberIds", format!("a group may have at most {max} members")));
         }
         let members = users(&input.member_ids);
-        let (manager, tenant, user, now) = (self.core.manager.clone(), caller.tenant, caller.user, self.core.now());
-        let group = self
-            .core
-            .commit(move |tx| {
+        let (tenant, user) = (caller.tenant, caller.user);
+        let create = || {
+            let (manager, details, members, now) =
+                (self.core.manager.clone(), details.clone(), members.clone(), self.core.now());
+            self.core.commit(move |tx| {
                 Box::pin(async move { manager.create_group(tx, tenant, user, details, &members, now).await })
             })
-            .await?;
+        };
+        let group = match create().await {
+            // Members the chat has never seen: ask the embedding application's directory, once.
+            Err(AppError::NotFound { resource: "user" })
+                if import_unknown_users(&self.core, tenant, &members).await? =>
+            {
+                create().await?
+            }
+            other => other?,
+        };
         Ok(group_dto(&group))
     }
 
@@ -144,8 +155,17 @@ impl GroupAppService {
         if input.user_ids.is_empty() || input.user_ids.len() > max {
             return Err(AppError::validation("userIds", format!("give 1 to {max} user ids")));
         }
-        let change = GroupChange::AddMembers(users(&input.user_ids));
-        let group = self.change(caller, id, change).await.map_err(|e| e.on_field("memberIds", "userIds"))?;
+        let added = users(&input.user_ids);
+        let group = match self.change(caller, id, GroupChange::AddMembers(added.clone())).await {
+            // Users the chat has never seen: ask the embedding application's directory, once.
+            Err(AppError::NotFound { resource: "user" })
+                if import_unknown_users(&self.core, caller.tenant, &added).await? =>
+            {
+                self.change(caller, id, GroupChange::AddMembers(added)).await
+            }
+            other => other,
+        };
+        let group = group.map_err(|e| e.on_field("memberIds", "userIds"))?;
         Self::after_change(group)
     }
 

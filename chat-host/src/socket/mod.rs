@@ -22,6 +22,8 @@
 mod connect;
 mod events;
 
+use std::borrow::Cow;
+
 use socketioxide::SocketIo;
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
@@ -31,14 +33,30 @@ use crate::state::ChatState;
 pub use connect::HandshakeAuth;
 pub use events::{AckError, AckReply};
 
-/// A Socket.IO server configured with the chat's limits (64 KiB payloads), with no namespace yet.
+/// Where the Socket.IO endpoint is served unless an embedder picks another path.
+pub const DEFAULT_SOCKET_PATH: &str = "/socket.io";
+
+/// A Socket.IO server configured with the chat's limits (64 KiB payloads), with no namespace yet, at
+/// [`DEFAULT_SOCKET_PATH`].
 ///
 /// The layer goes on the embedding router; `io` is what the [real-time
 /// sender](chat_infrastructure::realtime::SocketIoChatMessageSender) emits through. Call
 /// [`register_namespace`] once the chat state (which needs the sender) exists.
 pub fn socket_io(max_payload_bytes: u64) -> (SocketIoLayer, SocketIo) {
+    socket_io_at(DEFAULT_SOCKET_PATH, max_payload_bytes)
+}
+
+/// Like [`socket_io`], serving the endpoint at `path` (the full request path, e.g. `/chat/socket.io`), so
+/// that an embedding application can keep every chat URL under its own prefix. Browser clients then pass
+/// the same value as the socket.io client's `path` option.
+pub fn socket_io_at(path: impl Into<Cow<'static, str>>, max_payload_bytes: u64) -> (SocketIoLayer, SocketIo) {
     let max = usize::try_from(max_payload_bytes).unwrap_or(usize::MAX);
-    SocketIo::builder().max_payload(max_payload_bytes).ws_max_message_size(max).ws_max_frame_size(max).build_layer()
+    SocketIo::builder()
+        .req_path(path)
+        .max_payload(max_payload_bytes)
+        .ws_max_message_size(max)
+        .ws_max_frame_size(max)
+        .build_layer()
 }
 
 /// Registers the chat's default namespace (`/`) on `io`: authentication middleware, connect handler and

@@ -1,0 +1,7 @@
+//! Ports through which the chat learns about the embedding application's users.
+
+mod directory;
+
+pub use directory::{DirectoryError, DirectoryUser, NoUserDirectory, UserDirectory};
+
+pub(crate) use directory::import_unknown_users;
