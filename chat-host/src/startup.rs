@@ -11,6 +11,7 @@ use axum::http::{HeaderName, Request, header};
 use chat_application::{ChatModule, RealTimeChatMessageSender, RealtimeEvent, SenderError};
 use chat_infrastructure::blob::LocalFileBlobStore;
 use chat_infrastructure::bus::{self, BusConfig, BusError};
+use chat_infrastructure::presence::PresenceSweeper;
 use chat_infrastructure::realtime::{EventBusChatMessageSender, EventRelay, SocketIoChatMessageSender};
 use socketioxide::SocketIo;
 use socketioxide::layer::SocketIoLayer;
@@ -72,6 +73,8 @@ pub struct Application {
     shutdown_grace: std::time::Duration,
     // In cluster mode: relays the other nodes' events to this node's sockets while the server runs.
     relay: Option<EventRelay>,
+    // In cluster mode: announces users whose node died as offline.
+    sweeper: Option<PresenceSweeper>,
 }
 
 impl std::fmt::Debug for Application {
@@ -138,6 +141,7 @@ impl Application {
         }
         let state = builder.build();
         socket::register_namespace(&io, state.clone());
+        let sweeper = PresenceSweeper::start(state.chat().presence().clone());
         let router = server_router(state.clone(), socket_layer);
 
         let listener = TcpListener::bind(config.listen)
@@ -145,7 +149,7 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.listen, source })?;
         tracing::info!(%addr, database = %redact_url(&config.database.url), "chat server ready");
-        Ok(Self { listener, addr, router, io, state, shutdown_grace: config.shutdown_grace, relay })
+        Ok(Self { listener, addr, router, io, state, shutdown_grace: config.shutdown_grace, relay, sweeper })
     }
 
     /// The bound address (with the real port when the configuration asked for port 0).
@@ -167,7 +171,7 @@ impl Application {
     /// is accepted, and requests in flight finish (their writes are committed before they answer), within
     /// the configured grace period.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Self { listener, router, io, shutdown_grace, relay, .. } = self;
+        let Self { listener, router, io, shutdown_grace, relay, sweeper, .. } = self;
         let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             shutdown.await;
@@ -192,6 +196,7 @@ impl Application {
             () = deadline => tracing::warn!(grace = ?shutdown_grace, "graceful shutdown timed out; stopping anyway"),
         }
         drop(relay);
+        drop(sweeper);
         tracing::info!("stopped");
         Ok(())
     }

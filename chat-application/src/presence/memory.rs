@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chat_domain::{TenantId, UserId};
 use chrono::{DateTime, Utc};
 
-use super::{ConnectionId, PresenceChange, PresenceError, PresenceStatus, PresenceTracker};
+use super::{ConnectionId, ExpiredPresence, PresenceChange, PresenceError, PresenceStatus, PresenceTracker};
 
 /// Keeps each user's open connections and last-seen time in memory, for one node.
 ///
@@ -117,6 +117,12 @@ impl PresenceTracker for InMemoryPresenceTracker {
                 None => PresenceStatus { user, online: false, last_seen_at: None },
             })
             .collect())
+    }
+
+    /// Connections here live and die with this process and are always closed explicitly, so none ever
+    /// expires.
+    async fn sweep_expired(&self) -> Result<Vec<ExpiredPresence>, PresenceError> {
+        Ok(Vec::new())
     }
 }
 

@@ -7,7 +7,8 @@
 //!
 //! [`InMemoryPresenceTracker`] serves one node. A cluster needs a tracker shared by every node (for
 //! example a Redis set of connection ids per user, each with an expiry refreshed while the socket lives, so
-//! that a crashed node's connections age out); it plugs in through
+//! that a crashed node's connections age out, and a periodic [sweep](PresenceTracker::sweep_expired) that
+//! reports the users this took offline); it plugs in through
 //! [`ChatModuleBuilder::presence_tracker`](crate::ChatModuleBuilder::presence_tracker) without any change
 //! to the service.
 
@@ -71,6 +72,18 @@ pub struct PresenceStatus {
     pub last_seen_at: Option<DateTime<Utc>>,
 }
 
+/// A user whose connections all expired without being closed (the node that held them stopped renewing
+/// them: it crashed or was cut off), found by [`PresenceTracker::sweep_expired`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpiredPresence {
+    /// The user's tenant.
+    pub tenant: TenantId,
+    /// The user, now offline.
+    pub user: UserId,
+    /// When the user was last known connected (their connections' last renewal).
+    pub last_seen_at: DateTime<Utc>,
+}
+
 /// Why the tracker could not answer (a cluster tracker's store is unreachable, …).
 #[derive(Debug, thiserror::Error)]
 #[error("presence tracking failed: {0}")]
@@ -118,4 +131,17 @@ pub trait PresenceTracker: Send + Sync {
 
     /// The presence of each of `users`, in the same order (an unknown user is offline, never seen).
     async fn statuses(&self, tenant: TenantId, users: &[UserId]) -> Result<Vec<PresenceStatus>, PresenceError>;
+
+    /// Finds the users whose connections all expired without being closed (their node died) and returns
+    /// them, so that their going offline is announced like a last close. Across every node sharing the
+    /// tracker, each such transition is returned by exactly one call, however many nodes sweep at once.
+    /// A tracker whose connections cannot outlive the process that opened them (the in-memory one)
+    /// finds none.
+    async fn sweep_expired(&self) -> Result<Vec<ExpiredPresence>, PresenceError>;
+
+    /// How often hosts should call [`sweep_expired`](Self::sweep_expired): `None` (the default) when
+    /// connections never expire, so there is nothing to sweep.
+    fn sweep_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
 }

@@ -12,6 +12,10 @@
 //! to [`MAX_PRESENCE_AUDIENCE`] people. Someone past the cap does not receive the user's presence and
 //! cannot read it (they can still talk to them).
 //!
+//! A user whose node died closes nothing; a shared tracker lets their connections expire, and
+//! [`PresenceAppService::sweep_expired`], run periodically by every node, announces them offline the same
+//! way, once.
+//!
 //! Ordering: the transitions of one user are announced one at a time, and each announcement reads the
 //! tracker's *current* state rather than the transition that triggered it. A user who disconnects and
 //! reconnects quickly may therefore be announced offline then online, or only online, but never ends
@@ -94,6 +98,27 @@ impl PresenceAppService {
         let contacts = self.contacts(caller.tenant, caller.user).await?;
         self.announce(caller.tenant, caller.user, &contacts).await;
         Ok(())
+    }
+
+    /// Announces the users whose connections expired without being closed (their node died): their
+    /// contacts receive `presence { online: false, lastSeenAt }`, as after a last close. Hosts call it every
+    /// [`sweep_interval`](Self::sweep_interval) on every node; the tracker hands each such user to one
+    /// call only. Returns how many users went offline.
+    pub async fn sweep_expired(&self) -> Result<usize, AppError> {
+        let expired = self.tracker.sweep_expired().await?;
+        for gone in &expired {
+            match self.contacts(gone.tenant, gone.user).await {
+                Ok(contacts) => self.announce(gone.tenant, gone.user, &contacts).await,
+                Err(error) => tracing::warn!(%error, "could not announce an expired user offline"),
+            }
+        }
+        Ok(expired.len())
+    }
+
+    /// How often hosts should call [`sweep_expired`](Self::sweep_expired); `None` when the tracker's
+    /// connections cannot expire (one node), so no sweep is needed.
+    pub fn sweep_interval(&self) -> Option<std::time::Duration> {
+        self.tracker.sweep_interval()
     }
 
     /// The presence of one user: the caller themselves or one of their contacts. Anyone else, including

@@ -3,12 +3,14 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use chat_application::presence::{ExpiredPresence, PresenceChange, PresenceError, PresenceStatus};
 use chat_application::realtime::RealtimeEvent;
 use chat_application::{ConnectionId, InMemoryPresenceTracker, PresenceTracker};
-use chat_domain::UserId;
+use chat_domain::{TenantId, UserId};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::support::{app, app_over, code, tenant};
+use crate::support::{app, app_over, app_with, code, tenant};
 
 fn socket(id: &str) -> ConnectionId {
     ConnectionId::new(id)
@@ -201,4 +203,97 @@ async fn the_audience_is_capped() {
     let events = app.sender.named("presence");
     assert_eq!(events[0].recipients.len(), MAX_PRESENCE_AUDIENCE);
     assert!(!recipients(&events[0]).contains(&alice.user));
+}
+
+/// A connection whose node died: whose, which, and its last renewal.
+type Expiry = (TenantId, UserId, ConnectionId, DateTime<Utc>);
+
+/// A tracker whose connections can expire: the in-memory one, plus users marked as expired (their node
+/// died), handed out once by the sweep as a shared tracker does.
+struct ExpiringTracker {
+    inner: InMemoryPresenceTracker,
+    expired: std::sync::Mutex<Vec<Expiry>>,
+}
+
+#[async_trait::async_trait]
+impl PresenceTracker for ExpiringTracker {
+    async fn connect(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        connection: &ConnectionId,
+        at: DateTime<Utc>,
+    ) -> Result<PresenceChange, PresenceError> {
+        self.inner.connect(tenant, user, connection, at).await
+    }
+
+    async fn disconnect(
+        &self,
+        tenant: TenantId,
+        user: UserId,
+        connection: &ConnectionId,
+        at: DateTime<Utc>,
+    ) -> Result<PresenceChange, PresenceError> {
+        self.inner.disconnect(tenant, user, connection, at).await
+    }
+
+    async fn statuses(&self, tenant: TenantId, users: &[UserId]) -> Result<Vec<PresenceStatus>, PresenceError> {
+        self.inner.statuses(tenant, users).await
+    }
+
+    async fn sweep_expired(&self) -> Result<Vec<ExpiredPresence>, PresenceError> {
+        let expired = std::mem::take(&mut *self.expired.lock().unwrap());
+        let mut gone = Vec::new();
+        for (tenant, user, connection, at) in expired {
+            if let PresenceChange::Offline { last_seen_at } =
+                self.inner.disconnect(tenant, user, &connection, at).await?
+            {
+                gone.push(ExpiredPresence { tenant, user, last_seen_at });
+            }
+        }
+        Ok(gone)
+    }
+
+    fn sweep_interval(&self) -> Option<std::time::Duration> {
+        Some(std::time::Duration::from_secs(1))
+    }
+}
+
+#[tokio::test]
+async fn users_whose_connections_expired_are_announced_offline_once_by_the_sweep() {
+    let tracker = Arc::new(ExpiringTracker { inner: InMemoryPresenceTracker::new(), expired: Default::default() });
+    let app = app_with(|b| {
+        b.rate_limiter(Arc::new(chat_application::UnlimitedRateLimiter)).presence_tracker(tracker.clone())
+    });
+    assert_eq!(app.chat.presence().sweep_interval(), Some(std::time::Duration::from_secs(1)));
+    let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+    app.send(&alice, &bob, "hi").await;
+    app.chat.presence().connected(&bob, &socket("b1")).await.unwrap();
+    app.sender.clear();
+
+    // Nothing expired: the sweep announces nothing.
+    assert_eq!(app.chat.presence().sweep_expired().await.unwrap(), 0);
+    assert!(app.sender.take().is_empty());
+
+    // Bob's node dies; the sweep finds his connection expired and tells his contacts, as a close would.
+    let last_renewal = app.clock_now();
+    tracker.expired.lock().unwrap().push((bob.tenant, bob.user, socket("b1"), last_renewal));
+    assert_eq!(app.chat.presence().sweep_expired().await.unwrap(), 1);
+    let events = app.sender.take();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].name, "presence");
+    assert_eq!(*events[0].data, json!({ "userId": bob.user, "online": false, "lastSeenAt": last_renewal }));
+    assert_eq!(recipients(&events[0]), HashSet::from([alice.user]));
+    assert_eq!(app.chat.presence().sweep_expired().await.unwrap(), 0, "announced once");
+    assert!(app.sender.take().is_empty());
+}
+
+#[tokio::test]
+async fn the_in_memory_tracker_has_nothing_to_sweep() {
+    let app = app();
+    let bob = app.user("bob").await;
+    app.chat.presence().connected(&bob, &socket("b1")).await.unwrap();
+    assert_eq!(app.chat.presence().sweep_interval(), None);
+    assert_eq!(app.chat.presence().sweep_expired().await.unwrap(), 0);
+    assert!(app.chat.presence().get_presence(&bob, bob.user.as_uuid()).await.unwrap().online);
 }

@@ -3,9 +3,11 @@
 //! The single-node tracker lives in `chat-application` ([`chat_application::InMemoryPresenceTracker`]);
 //! a cluster needs every node to see every node's sockets, which [`RedisPresenceTracker`] provides. It
 //! plugs in through [`ChatModuleBuilder::presence_tracker`](chat_application::ChatModuleBuilder::presence_tracker).
-//! [`for_bus`] picks the tracker that goes with a `CHAT_BUS_URL`.
+//! [`for_bus`] picks the tracker that goes with a `CHAT_BUS_URL`; [`PresenceSweeper`] runs the periodic sweep
+//! that announces users whose node died as offline.
 
 mod redis;
+mod sweeper;
 
 use std::sync::Arc;
 
@@ -14,6 +16,7 @@ use chat_application::PresenceTracker;
 use crate::bus::{BusConfig, BusError};
 
 pub use self::redis::{RedisPresenceOptions, RedisPresenceTracker};
+pub use self::sweeper::PresenceSweeper;
 
 /// The shared tracker for a bus configuration: a [`RedisPresenceTracker`] on the bus's Redis server and
 /// under its prefix in cluster mode, `None` for one process (the module's in-memory default is right

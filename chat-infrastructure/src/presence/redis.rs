@@ -11,20 +11,31 @@
 //!   user whose key expired that way reads as never seen).
 //! - `{prefix}:presence:{tenant}:{user}:last_seen`: when the user's last connection closed (milliseconds
 //!   since the epoch), kept for [`RedisPresenceOptions::last_seen_ttl`].
+//! - `{prefix}:presence:index`: a sorted set of the users who may be online (`{tenant}:{user}`), each
+//!   scored with the latest expiry of their connections. A user leaves it when their last connection is
+//!   closed, or when a sweep finds that all their connections expired.
 //!
 //! Opening and closing a connection are single Lua scripts, so each runs atomically on the server: of all
 //! the nodes, exactly one sees the set go from empty to non-empty (and reports
 //! [`PresenceChange::Online`]) and exactly one sees it go back to empty (and reports
-//! [`PresenceChange::Offline`]). A user whose connections expired (their node died) is offline without an
-//! `Offline` report; their last-seen time is then the last renewal, and their next connection reports
-//! `Online` again.
+//! [`PresenceChange::Offline`]).
+//!
+//! A node that dies closes nothing: its connections expire instead, and reads see its users offline
+//! (their last-seen time is their last renewal). To announce that, every node runs
+//! [`sweep_expired`](PresenceTracker::sweep_expired) every [`RedisPresenceOptions::refresh_interval`]: it
+//! reads the index for users whose latest expiry has passed and, in one script per batch, removes those
+//! whose connections are all gone from the index and reports them. Because the check and the removal are
+//! atomic, each such transition is reported by exactly one sweep of one node, however many nodes sweep at
+//! once; a user who connected again meanwhile is not reported.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chat_application::presence::{ConnectionId, PresenceChange, PresenceError, PresenceStatus, PresenceTracker};
+use chat_application::presence::{
+    ConnectionId, ExpiredPresence, PresenceChange, PresenceError, PresenceStatus, PresenceTracker,
+};
 use chat_domain::{TenantId, UserId};
 use chrono::{DateTime, Utc};
 use redis::aio::MultiplexedConnection;
@@ -83,23 +94,35 @@ local function prune(conns, seen)
 end
 ";
 
-/// KEYS: conns, last_seen. ARGV: ttl ms, last-seen ttl s, connection. Returns 1 when the user came online.
+/// Raises `member`'s score in the index `idx` to `expiry` (never lowers it). Shared prelude.
+const INDEX: &str = r"
+local function index(idx, member, expiry)
+  local current = tonumber(redis.call('ZSCORE', idx, member) or '-1') or -1
+  if expiry > current then redis.call('ZADD', idx, ms(expiry), member) end
+end
+";
+
+/// KEYS: conns, last_seen, index. ARGV: ttl ms, last-seen ttl s, connection, index member. Returns 1 when
+/// the user came online.
 const CONNECT: &str = r"
 prune(KEYS[1], KEYS[2])
 local before = redis.call('ZCARD', KEYS[1])
 redis.call('ZADD', KEYS[1], ms(now + ttl), ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ms(ttl * 10))
+index(KEYS[3], ARGV[4], now + ttl)
 if before == 0 then return 1 end
 return 0
 ";
 
-/// KEYS: conns, last_seen. ARGV: ttl ms, last-seen ttl s, connection, closed at (ms since the epoch).
-/// Returns 1 when the user went offline.
+/// KEYS: conns, last_seen, index. ARGV: ttl ms, last-seen ttl s, connection, closed at (ms since the
+/// epoch), index member. Returns 1 when the user went offline. A set emptied only by expiry (the closed
+/// connection was already gone) is left in the index for the sweep to report.
 const DISCONNECT: &str = r"
 local removed = redis.call('ZREM', KEYS[1], ARGV[3])
 prune(KEYS[1], KEYS[2])
 if removed == 1 and redis.call('ZCARD', KEYS[1]) == 0 then
   redis.call('SET', KEYS[2], ARGV[4], 'EX', seen_ttl)
+  redis.call('ZREM', KEYS[3], ARGV[5])
   return 1
 end
 return 0
@@ -119,20 +142,65 @@ end
 return out
 ";
 
-/// KEYS: conns per user. ARGV: ttl ms, last-seen ttl s, then per key a count followed by that many
-/// connection ids. Renews the connections still present (an expired one is not brought back).
+/// KEYS: the index, then conns per user. ARGV: ttl ms, last-seen ttl s, then per user its index member, a
+/// count, and that many connection ids. Renews the connections still present (an expired one is not
+/// brought back; the sweep reports it).
 const REFRESH: &str = r"
 local a = 3
-for i = 1, #KEYS do
-  local n = tonumber(ARGV[a])
+for i = 2, #KEYS do
+  local member = ARGV[a]
+  local n = tonumber(ARGV[a + 1])
   for j = 1, n do
-    redis.call('ZADD', KEYS[i], 'XX', ms(now + ttl), ARGV[a + j])
+    redis.call('ZADD', KEYS[i], 'XX', ms(now + ttl), ARGV[a + 1 + j])
   end
-  a = a + n + 1
+  a = a + n + 2
   redis.call('PEXPIRE', KEYS[i], ms(ttl * 10))
+  if redis.call('ZCARD', KEYS[i]) > 0 then index(KEYS[1], member, now + ttl) end
 end
 return 0
 ";
+
+/// KEYS: the index. ARGV: ttl ms, last-seen ttl s, most members. The index members whose latest expiry
+/// has passed: candidates for [`SWEEP`].
+const EXPIRED: &str = r"
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ms(now), 'LIMIT', 0, tonumber(ARGV[3]))
+";
+
+/// KEYS: the index, then conns and last_seen per candidate. ARGV: ttl ms, last-seen ttl s, then the
+/// candidates' index members. For each candidate still in the index with a passed expiry: prunes its
+/// connections; if none is left, removes it from the index and returns its last-seen time (recording the
+/// last renewal if nothing recorded one), else re-scores it. Returns one value per candidate: the
+/// last-seen time (ms since the epoch) of a user this call took offline, or -1.
+const SWEEP: &str = r"
+local out = {}
+for i = 1, #ARGV - 2 do
+  local member = ARGV[i + 2]
+  local conns, seen = KEYS[2 * i], KEYS[2 * i + 1]
+  local score = tonumber(redis.call('ZSCORE', KEYS[1], member) or '-1') or -1
+  local result = -1
+  if score >= 0 and score <= now then
+    prune(conns, seen)
+    local live = redis.call('ZRANGE', conns, -1, -1, 'WITHSCORES')
+    if #live == 0 then
+      redis.call('ZREM', KEYS[1], member)
+      result = tonumber(redis.call('GET', seen) or '-1') or -1
+      if result < 0 then
+        result = score - ttl
+        redis.call('SET', seen, ms(result), 'EX', seen_ttl)
+      end
+    else
+      redis.call('ZADD', KEYS[1], live[2], member)
+    end
+  end
+  table.insert(out, result)
+end
+return out
+";
+
+/// Most users one sweep script call examines; a sweep runs calls until a batch comes back short.
+const SWEEP_BATCH: usize = 500;
+/// Most batches one sweep runs (the next sweep carries on).
+const SWEEP_MAX_BATCHES: usize = 20;
 
 /// Users renewed per refresh script call.
 const REFRESH_BATCH: usize = 500;
@@ -155,6 +223,8 @@ struct Inner {
     disconnect: Script,
     statuses: Script,
     refresh: Script,
+    expired: Script,
+    sweep: Script,
 }
 
 impl std::fmt::Debug for RedisPresenceTracker {
@@ -170,7 +240,7 @@ impl Drop for RedisPresenceTracker {
 }
 
 fn script(body: &str) -> Script {
-    Script::new(&format!("{PRELUDE}{body}"))
+    Script::new(&format!("{PRELUDE}{INDEX}{body}"))
 }
 
 fn millis(duration: Duration) -> i64 {
@@ -192,6 +262,8 @@ impl RedisPresenceTracker {
             disconnect: script(DISCONNECT),
             statuses: script(STATUSES),
             refresh: script(REFRESH),
+            expired: script(EXPIRED),
+            sweep: script(SWEEP),
         });
         let refresh = tokio::spawn(refresh_loop(Arc::downgrade(&inner)));
         Ok(Self { inner, refresh })
@@ -221,6 +293,10 @@ async fn refresh_loop(inner: Weak<Inner>) {
 impl Inner {
     fn key(&self, tenant: TenantId, user: UserId) -> String {
         format!("{}:presence:{tenant}:{user}", self.options.prefix)
+    }
+
+    fn index_key(&self) -> String {
+        format!("{}:presence:index", self.options.prefix)
     }
 
     fn keys(&self, tenant: TenantId, user: UserId) -> (String, String) {
@@ -269,17 +345,20 @@ impl Inner {
     }
 
     async fn refresh_all(&self) -> Result<(), PresenceError> {
-        let users: Vec<(String, Vec<ConnectionId>)> = self
+        let users: Vec<(String, String, Vec<ConnectionId>)> = self
             .local()
             .iter()
-            .map(|(&(tenant, user), connections)| (self.key(tenant, user), connections.iter().cloned().collect()))
+            .map(|(&(tenant, user), connections)| {
+                (self.key(tenant, user), member(tenant, user), connections.iter().cloned().collect())
+            })
             .collect();
         let (ttl, seen_ttl) = self.ttl_args();
+        let index = self.index_key();
         for batch in users.chunks(REFRESH_BATCH) {
             let mut invocation = self.refresh.prepare_invoke();
-            invocation.arg(ttl).arg(seen_ttl);
-            for (key, connections) in batch {
-                invocation.key(key).arg(connections.len());
+            invocation.key(&index).arg(ttl).arg(seen_ttl);
+            for (key, member, connections) in batch {
+                invocation.key(key).arg(member).arg(connections.len());
                 for connection in connections {
                     invocation.arg(connection.as_str());
                 }
@@ -288,6 +367,63 @@ impl Inner {
         }
         Ok(())
     }
+
+    /// One sweep batch: the expired candidates, then the atomic check-and-remove; returns the users it
+    /// took offline and whether the batch was full.
+    async fn sweep_batch(&self) -> Result<(Vec<ExpiredPresence>, bool), PresenceError> {
+        let (ttl, seen_ttl) = self.ttl_args();
+        let index = self.index_key();
+        let mut invocation = self.expired.prepare_invoke();
+        invocation.key(&index).arg(ttl).arg(seen_ttl).arg(SWEEP_BATCH);
+        let candidates: Vec<String> = self.invoke(&invocation).await?;
+        if candidates.is_empty() {
+            return Ok((Vec::new(), false));
+        }
+        let mut parsed = Vec::with_capacity(candidates.len());
+        let mut invocation = self.sweep.prepare_invoke();
+        invocation.key(&index).arg(ttl).arg(seen_ttl);
+        for candidate in &candidates {
+            let Some((tenant, user)) = parse_member(candidate) else {
+                tracing::warn!(member = %candidate, "ignoring a malformed presence index entry");
+                continue;
+            };
+            let (conns, seen) = self.keys(tenant, user);
+            invocation.key(conns).key(seen).arg(candidate);
+            parsed.push((tenant, user));
+        }
+        if parsed.is_empty() {
+            return Ok((Vec::new(), false));
+        }
+        let answer: Vec<i64> = self.invoke(&invocation).await?;
+        if answer.len() != parsed.len() {
+            return Err(PresenceError::new(format!(
+                "unexpected sweep answer from Redis: {} values for {} users",
+                answer.len(),
+                parsed.len()
+            )));
+        }
+        let expired = parsed
+            .into_iter()
+            .zip(answer)
+            .filter(|(_, seen)| *seen >= 0)
+            .map(|((tenant, user), seen)| ExpiredPresence {
+                tenant,
+                user,
+                last_seen_at: from_millis(seen).unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+            })
+            .collect();
+        Ok((expired, candidates.len() >= SWEEP_BATCH))
+    }
+}
+
+/// A user's entry in the index.
+fn member(tenant: TenantId, user: UserId) -> String {
+    format!("{tenant}:{user}")
+}
+
+fn parse_member(member: &str) -> Option<(TenantId, UserId)> {
+    let (tenant, user) = member.split_once(':')?;
+    Some((tenant.parse().ok()?, user.parse().ok()?))
 }
 
 fn from_millis(ms: i64) -> Option<DateTime<Utc>> {
@@ -307,7 +443,14 @@ impl PresenceTracker for RedisPresenceTracker {
         let (conns, seen) = inner.keys(tenant, user);
         let (ttl, seen_ttl) = inner.ttl_args();
         let mut invocation = inner.connect.prepare_invoke();
-        invocation.key(&conns).key(&seen).arg(ttl).arg(seen_ttl).arg(connection.as_str());
+        invocation
+            .key(&conns)
+            .key(&seen)
+            .key(inner.index_key())
+            .arg(ttl)
+            .arg(seen_ttl)
+            .arg(connection.as_str())
+            .arg(member(tenant, user));
         let came_online: i64 = inner.invoke(&invocation).await?;
         inner.local().entry((tenant, user)).or_default().insert(connection.clone());
         Ok(if came_online == 1 { PresenceChange::Online } else { PresenceChange::Unchanged })
@@ -333,7 +476,15 @@ impl PresenceTracker for RedisPresenceTracker {
         let (conns, seen) = inner.keys(tenant, user);
         let (ttl, seen_ttl) = inner.ttl_args();
         let mut invocation = inner.disconnect.prepare_invoke();
-        invocation.key(&conns).key(&seen).arg(ttl).arg(seen_ttl).arg(connection.as_str()).arg(at.timestamp_millis());
+        invocation
+            .key(&conns)
+            .key(&seen)
+            .key(inner.index_key())
+            .arg(ttl)
+            .arg(seen_ttl)
+            .arg(connection.as_str())
+            .arg(at.timestamp_millis())
+            .arg(member(tenant, user));
         let went_offline: i64 = inner.invoke(&invocation).await?;
         Ok(if went_offline == 1 { PresenceChange::Offline { last_seen_at: at } } else { PresenceChange::Unchanged })
     }
@@ -367,6 +518,22 @@ impl PresenceTracker for RedisPresenceTracker {
                 PresenceStatus { user, online, last_seen_at }
             })
             .collect())
+    }
+
+    async fn sweep_expired(&self) -> Result<Vec<ExpiredPresence>, PresenceError> {
+        let mut expired = Vec::new();
+        for _ in 0..SWEEP_MAX_BATCHES {
+            let (mut batch, full) = self.inner.sweep_batch().await?;
+            expired.append(&mut batch);
+            if !full {
+                break;
+            }
+        }
+        Ok(expired)
+    }
+
+    fn sweep_interval(&self) -> Option<Duration> {
+        Some(self.inner.options.refresh_interval)
     }
 }
 
@@ -516,6 +683,90 @@ mod tests {
             b.disconnect(t, on_a, &ConnectionId::new("b2"), at(10)).await.ok(),
             Some(PresenceChange::Offline { last_seen_at: at(10) })
         );
+    }
+
+    /// Sweeps on every tracker at once, until `done` holds for everything reported so far (or panics
+    /// after a deadline); returns every report.
+    async fn sweep_until(
+        nodes: &[&RedisPresenceTracker],
+        done: impl Fn(&[ExpiredPresence]) -> bool,
+    ) -> Vec<ExpiredPresence> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let mut reported = Vec::new();
+        loop {
+            let rounds = futures_util::future::join_all(nodes.iter().map(|n| n.sweep_expired())).await;
+            for round in rounds {
+                reported.extend(round.unwrap_or_else(|e| panic!("sweep failed: {e}")));
+            }
+            if done(&reported) {
+                return reported;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "not reported in time: {reported:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dead_nodes_users_are_swept_offline_exactly_once_across_sweeping_nodes() {
+        let Some(url) = redis_url() else { return };
+        let prefix = format!("chat-test-{}", Uuid::new_v4().simple());
+        let open = || RedisPresenceTracker::open(&url, options(&prefix)).unwrap_or_else(|e| panic!("{e}"));
+        let (dead, b, c) = (open(), open(), open());
+        assert_eq!(b.sweep_interval(), Some(Duration::from_millis(100)));
+        let t = TenantId::HOST;
+        let (two_sockets, read_first, elsewhere_too, closed, survivor) = (user(), user(), user(), user(), user());
+        for (u, id) in [(two_sockets, "d1"), (two_sockets, "d2"), (read_first, "d3"), (elsewhere_too, "d4")] {
+            assert!(dead.connect(t, u, &ConnectionId::new(id), at(1)).await.is_ok());
+        }
+        assert!(dead.connect(t, closed, &ConnectionId::new("d5"), at(1)).await.is_ok());
+        assert!(matches!(
+            dead.disconnect(t, closed, &ConnectionId::new("d5"), at(2)).await,
+            Ok(PresenceChange::Offline { .. })
+        ));
+        assert!(b.connect(t, elsewhere_too, &ConnectionId::new("b1"), at(1)).await.is_ok());
+        assert!(b.connect(t, survivor, &ConnectionId::new("b2"), at(1)).await.is_ok());
+        assert_eq!(b.sweep_expired().await.ok(), Some(Vec::new()), "nothing expired while every node renews");
+
+        // The node dies: its renewals stop and it closes nothing.
+        let died = Utc::now();
+        drop(dead);
+        // A read that notices the expiry first does not swallow the transition.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while status(&b, t, read_first).await.online {
+            assert!(tokio::time::Instant::now() < deadline, "the dead node's connection never expired");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let reported =
+            sweep_until(&[&b, &c], |r| [two_sockets, read_first].iter().all(|u| r.iter().any(|e| e.user == *u))).await;
+        for u in [two_sockets, read_first] {
+            assert_eq!(reported.iter().filter(|e| e.user == u).count(), 1, "exactly one report: {reported:?}");
+        }
+        assert_eq!(
+            reported.len(),
+            2,
+            "users still online elsewhere, or closed normally, are not reported: {reported:?}"
+        );
+        for e in &reported {
+            assert_eq!(e.tenant, t);
+            assert!(e.last_seen_at > died - chrono::Duration::seconds(2) && e.last_seen_at <= Utc::now(), "{e:?}");
+            assert_eq!(
+                status(&c, t, e.user).await,
+                PresenceStatus { user: e.user, online: false, last_seen_at: Some(e.last_seen_at) }
+            );
+        }
+        // Later sweeps, well past the other users' TTL, report nothing more: the survivors are renewed.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(b.sweep_expired().await.ok(), Some(Vec::new()));
+        assert_eq!(c.sweep_expired().await.ok(), Some(Vec::new()));
+        assert!(status(&c, t, elsewhere_too).await.online);
+        assert!(status(&c, t, survivor).await.online);
+        // A user reported offline who comes back is online again, and closes normally.
+        assert_eq!(b.connect(t, two_sockets, &ConnectionId::new("b3"), at(9)).await.ok(), Some(PresenceChange::Online));
+        assert!(matches!(
+            b.disconnect(t, two_sockets, &ConnectionId::new("b3"), at(10)).await,
+            Ok(PresenceChange::Offline { .. })
+        ));
+        assert_eq!(b.sweep_expired().await.ok(), Some(Vec::new()));
     }
 
     #[tokio::test]
