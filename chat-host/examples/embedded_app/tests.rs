@@ -16,8 +16,8 @@ use crate::app::{self, ChatStorage};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// The application on a free port, over a fresh SQLite file.
-async fn spawn() -> (String, Arc<Accounts>) {
+/// The application on a free port, over a fresh SQLite file in a directory the caller removes.
+async fn spawn() -> (String, Arc<Accounts>, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("embedded-app-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.join("chat.db").display());
@@ -26,7 +26,7 @@ async fn spawn() -> (String, Arc<Accounts>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (base, accounts)
+    (base, accounts, dir)
 }
 
 /// Logs in through the application's own form; returns the `Cookie` header value.
@@ -111,7 +111,7 @@ async fn next(events: &mut mpsc::UnboundedReceiver<(String, Value)>, name: &str)
 
 #[tokio::test]
 async fn the_chat_runs_inside_the_application_with_its_login_users_and_store() {
-    let (base, accounts) = spawn().await;
+    let (base, accounts, dir) = spawn().await;
     let http = reqwest::Client::new();
 
     // The application's own routes work, with or without a session.
@@ -171,4 +171,5 @@ async fn the_chat_runs_inside_the_application_with_its_login_users_and_store() {
     assert_eq!(status, 204);
     assert_eq!(call(http.get(format!("{base}/chat/conversations")).header("cookie", &alice)).await.0, 401);
     let _ = bob_socket.disconnect().await;
+    let _ = std::fs::remove_dir_all(dir);
 }
