@@ -213,3 +213,51 @@ async fn a_node_whose_broker_is_unreachable_still_commits_serves_its_own_sockets
     let (status, _) = send(app.http.get(app.url("/health/live"))).await;
     assert_eq!(status, 200);
 }
+
+/// A node that dies closes none of its sockets: its users' connections stay in Redis until they expire.
+/// The dead node is played here by a presence tracker (with a short connection lifetime) that opens Bob's
+/// connection and is then dropped without closing it, which is exactly what a crashed node leaves behind;
+/// the surviving node is a real server, whose periodic sweep (every 10 s) must tell Bob's contact Alice,
+/// on her socket, that Bob went offline (that exactly one of several sweeping nodes announces it is checked
+/// in `chat-infrastructure`'s presence tests).
+#[tokio::test]
+async fn the_users_of_a_dead_node_are_announced_offline_by_a_surviving_node() {
+    use chat_application::{ConnectionId, PresenceTracker};
+    use chat_domain::{TenantId, UserId};
+    use chat_infrastructure::bus::BusConfig;
+    use chat_infrastructure::presence::{RedisPresenceOptions, RedisPresenceTracker};
+
+    let Some((db, bus)) = cluster_env().await else { return };
+    let Ok(BusConfig::Redis { url, prefix }) = BusConfig::parse(Some(&bus)) else { panic!("a Redis bus URL") };
+    let survivor = node(&db, &bus).await;
+    let (alice, bob) = (TestUser::new("alice"), TestUser::new("bob"));
+    survivor.touch(&bob).await;
+    survivor.send_to(&alice, &bob, "hi").await;
+
+    // Bob is connected to the node that is about to die.
+    let options = RedisPresenceOptions {
+        prefix,
+        connection_ttl: Duration::from_millis(500),
+        refresh_interval: Duration::from_millis(100),
+        ..RedisPresenceOptions::default()
+    };
+    let dead_node = RedisPresenceTracker::open(&url, options).unwrap();
+    let bob_id = UserId::from_uuid(bob.id);
+    dead_node
+        .connect(TenantId::HOST, bob_id, &ConnectionId::new("bob-on-the-dead-node"), chrono::Utc::now())
+        .await
+        .unwrap();
+    let mut a = survivor.socket(&alice).await;
+    let online = a.ready["presence"].as_array().unwrap();
+    assert!(online.iter().any(|p| p["userId"] == bob.id.to_string()), "Bob is online: {}", a.ready);
+
+    // The node dies: its renewals stop and it closes nothing.
+    drop(dead_node);
+    let envelope = a.try_next("presence", Duration::from_secs(20)).await.expect("no offline presence within 20 s");
+    assert_eq!(envelope["data"]["userId"], bob.id.to_string(), "{envelope}");
+    assert_eq!(envelope["data"]["online"], false, "{envelope}");
+    assert!(envelope["data"]["lastSeenAt"].is_string(), "{envelope}");
+    let (status, body) = survivor.get(&alice, &format!("/api/chat/users/{}/presence", bob.id)).await;
+    assert_eq!((status, &body["online"]), (200, &Value::Bool(false)), "{body}");
+    survivor.stop().await;
+}
