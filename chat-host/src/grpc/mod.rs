@@ -21,6 +21,7 @@ pub mod subscribers;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tonic::service::Routes;
@@ -34,6 +35,11 @@ use proto::conversation_service_server::ConversationServiceServer;
 use proto::event_service_server::EventServiceServer;
 use proto::group_service_server::GroupServiceServer;
 use proto::message_service_server::MessageServiceServer;
+
+/// How often an idle connection is pinged.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+/// How long a ping may go unanswered before the connection is closed.
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The handlers of every service: the shared state and this node's event subscribers.
 #[derive(Clone)]
@@ -89,6 +95,13 @@ impl GrpcServer {
             // Open `Subscribe` streams would otherwise hold the graceful drain until the grace period ends.
             subscribers.close();
         };
-        Server::builder().add_routes(routes).serve_with_incoming_shutdown(TcpIncoming::from(listener), signal).await
+        Server::builder()
+            // Pings find clients that vanished without closing their connection, so that their idle
+            // `Subscribe` streams end and unregister.
+            .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+            .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(TcpIncoming::from(listener), signal)
+            .await
     }
 }
