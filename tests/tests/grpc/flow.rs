@@ -83,3 +83,32 @@ async fn a_direct_conversation_is_opened_messaged_listed_and_paged() {
     let list = grpc.conversations().messages(as_user(&alice, forward)).await.unwrap().into_inner();
     assert_eq!(list.messages.iter().map(|m| m.seq).collect::<Vec<_>>(), [4, 5]);
 }
+
+#[tokio::test]
+async fn conversations_are_listed_page_by_page() {
+    let grpc = spawn_grpc().await;
+    let alice = TestUser::new("alice");
+    let peers: Vec<TestUser> = (0..3).map(|i| TestUser::new(&format!("peer{i}"))).collect();
+    let mut opened = Vec::new();
+    for peer in &peers {
+        grpc.app.touch(peer).await;
+        let id = grpc.direct(&alice, peer).await;
+        grpc.send(&alice, &id, "hi").await;
+        opened.push(id);
+    }
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let request = proto::UserId { cursor: cursor.clone(), limit: Some(2), ..Default::default() };
+        let page = grpc.conversations().list(as_user(&alice, request)).await.unwrap().into_inner();
+        assert!(page.conversations.len() <= 2, "{page:?}");
+        seen.extend(page.conversations.into_iter().map(|c| c.id));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    // Newest activity first: the last opened comes first.
+    opened.reverse();
+    assert_eq!(seen, opened);
+}

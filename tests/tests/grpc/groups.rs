@@ -84,6 +84,10 @@ async fn a_group_is_created_and_roles_decide_who_may_do_what() {
     let (_, rest) = grpc.app.get(&ben, &format!("/api/chat/groups/{id}")).await;
     assert_eq!((rest["name"].as_str(), rest["description"].as_str()), (Some("Team A"), Some("our team")), "{rest}");
     assert_code(grpc.groups().make_admin(as_user(&ann, on(&id, &ben))).await, Code::PermissionDenied, "admin promotes");
+    let get = proto::GetConversation { id: id.clone(), ..Default::default() };
+    let as_conversation = grpc.conversations().get(as_user(&ben, get)).await.unwrap().into_inner();
+    assert_eq!((as_conversation.group, as_conversation.name.as_deref()), (Some(true), Some("Team A")));
+    assert_eq!(as_conversation.member_count, 4);
 
     // Removing: the admin removes Cid, who no longer sees the group; a member may not remove others.
     assert_code(
