@@ -16,7 +16,7 @@ use super::GrpcApi;
 use super::caller::authenticate;
 use super::proto::{self, event_service_server::EventService};
 use super::status::{invalid_field, status_of};
-use super::subscribers::{Ended, Subscription};
+use super::subscribers::{Ended, Refused, Subscription};
 use crate::state::ChatState;
 
 /// Events queued towards one client's HTTP/2 stream.
@@ -40,10 +40,12 @@ impl EventService for GrpcApi {
             other => other,
         };
         // Registered before anything is read, as a socket joins its room before replaying.
-        let live = self
-            .subscribers
-            .subscribe(caller.tenant, caller.user)
-            .ok_or_else(|| Status::unavailable("the server is shutting down"))?;
+        // Streams are capped per user like sockets (`CHAT_MAX_SOCKETS_PER_USER`, counted apart).
+        let max = self.state.limits().max_sockets_per_user;
+        let live = self.subscribers.subscribe(caller.tenant, caller.user, max).map_err(|refused| match refused {
+            Refused::ShuttingDown => Status::unavailable(refused.to_string()),
+            Refused::TooMany(_) => Status::resource_exhausted(refused.to_string()),
+        })?;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         tokio::spawn(stream_events(self.state.clone(), caller, after, live, tx));
         Ok(Response::new(ReceiverStream::new(rx)))

@@ -28,7 +28,7 @@ use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
-pub use subscribers::{FanOutChatMessageSender, GrpcSubscribers};
+pub use subscribers::{FanOutChatMessageSender, GrpcSubscribers, Refused};
 
 use crate::state::ChatState;
 use proto::conversation_service_server::ConversationServiceServer;

@@ -44,6 +44,17 @@ impl std::fmt::Debug for GrpcSubscribers {
     }
 }
 
+/// Why a subscription is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// The server is shutting down.
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    /// The user already has this many subscriptions on this node.
+    #[error("too many event streams for this user on this server (at most {0})")]
+    TooMany(usize),
+}
+
 /// Why a subscriber's live events stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {
@@ -63,18 +74,23 @@ impl GrpcSubscribers {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Registers a subscriber of `user`'s events; `None` once the server is shutting down. Events delivered
-    /// from now on are queued for it until the [`Subscription`] is dropped.
-    pub fn subscribe(&self, tenant: TenantId, user: UserId) -> Option<Subscription> {
+    /// Registers a subscriber of `user`'s events, if the user has fewer than `max_per_user` here and the
+    /// server is not shutting down. Events delivered from now on are queued for it until the
+    /// [`Subscription`] is dropped.
+    pub fn subscribe(&self, tenant: TenantId, user: UserId, max_per_user: usize) -> Result<Subscription, Refused> {
         let mut registry = self.lock();
         if registry.closed {
-            return None;
+            return Err(Refused::ShuttingDown);
         }
         let id = registry.next_id;
         registry.next_id += 1;
+        let list = registry.by_user.entry((tenant, user)).or_default();
+        if list.len() >= max_per_user {
+            return Err(Refused::TooMany(max_per_user));
+        }
         let (tx, rx) = mpsc::channel(SUBSCRIBER_BUFFER);
-        registry.by_user.entry((tenant, user)).or_default().push((id, tx));
-        Some(Subscription { registry: self.clone(), key: (tenant, user), id, rx })
+        list.push((id, tx));
+        Ok(Subscription { registry: self.clone(), key: (tenant, user), id, rx })
     }
 
     /// Ends every subscription (at shutdown, so that open streams do not hold the graceful drain).
@@ -220,7 +236,7 @@ mod tests {
     async fn a_subscriber_gets_its_users_envelopes_only() {
         let subscribers = GrpcSubscribers::new();
         let (a, b) = (user(), user());
-        let mut sub = subscribers.subscribe(TenantId::HOST, a).unwrap();
+        let mut sub = subscribers.subscribe(TenantId::HOST, a, 10).unwrap();
         subscribers.deliver(&[stored(b, 1), stored(a, 7)]).await.unwrap();
         let event = sub.recv().await.unwrap();
         assert_eq!(event.event_seq, Some(7));
@@ -239,10 +255,10 @@ mod tests {
     async fn a_subscriber_that_falls_behind_is_ended_and_others_are_not() {
         let subscribers = GrpcSubscribers::new();
         let a = user();
-        let mut slow = subscribers.subscribe(TenantId::HOST, a).unwrap();
+        let mut slow = subscribers.subscribe(TenantId::HOST, a, 10).unwrap();
         let events: Vec<RealtimeEvent> = (1..=SUBSCRIBER_BUFFER as i64 + 1).map(|s| stored(a, s)).collect();
         subscribers.deliver(&events).await.unwrap();
-        let mut fresh = subscribers.subscribe(TenantId::HOST, a).unwrap();
+        let mut fresh = subscribers.subscribe(TenantId::HOST, a, 10).unwrap();
         subscribers.deliver(&[stored(a, 1000)]).await.unwrap();
         assert_eq!(fresh.recv().await.unwrap().event_seq, Some(1000));
         for _ in 0..SUBSCRIBER_BUFFER {
@@ -255,9 +271,21 @@ mod tests {
     async fn closing_ends_subscriptions_and_refuses_new_ones() {
         let subscribers = GrpcSubscribers::new();
         let a = user();
-        let mut sub = subscribers.subscribe(TenantId::HOST, a).unwrap();
+        let mut sub = subscribers.subscribe(TenantId::HOST, a, 10).unwrap();
         subscribers.close();
         assert_eq!(sub.recv().await.unwrap_err(), Ended::ShuttingDown);
-        assert!(subscribers.subscribe(TenantId::HOST, a).is_none());
+        assert_eq!(subscribers.subscribe(TenantId::HOST, a, 10).unwrap_err(), Refused::ShuttingDown);
+    }
+
+    #[tokio::test]
+    async fn a_user_holds_at_most_the_configured_number_of_subscriptions() {
+        let subscribers = GrpcSubscribers::new();
+        let (a, b) = (user(), user());
+        let first = subscribers.subscribe(TenantId::HOST, a, 2).unwrap();
+        let _second = subscribers.subscribe(TenantId::HOST, a, 2).unwrap();
+        assert_eq!(subscribers.subscribe(TenantId::HOST, a, 2).unwrap_err(), Refused::TooMany(2));
+        assert!(subscribers.subscribe(TenantId::HOST, b, 2).is_ok(), "another user is not affected");
+        drop(first);
+        assert!(subscribers.subscribe(TenantId::HOST, a, 2).is_ok(), "a closed stream frees its place");
     }
 }

@@ -159,3 +159,37 @@ async fn a_subscriber_on_one_node_receives_events_committed_on_another() {
     let again = replayed.iter().find(|e| e.data["id"] == sent["id"]).expect("replayed");
     assert_eq!(again.seq, event.seq);
 }
+
+#[tokio::test]
+async fn streams_per_user_are_capped_and_a_closed_one_frees_its_place() {
+    let grpc = spawn_grpc_with(|c| c.limits.max_sockets_per_user = 1).await;
+    let bob = TestUser::new("bob");
+    let alice = TestUser::new("alice");
+    let mut first = subscribe(&grpc, &bob, None).await;
+    until_ready(&mut first).await;
+    let status = crate::support::assert_code(
+        grpc.events().subscribe(as_user(&bob, proto::SubscribeRequest::default())).await,
+        Code::ResourceExhausted,
+        "second stream",
+    );
+    assert!(status.message().contains("at most 1"), "{status:?}");
+    // Another user is not affected.
+    let mut other = subscribe(&grpc, &alice, None).await;
+    until_ready(&mut other).await;
+
+    // Closing the first stream frees the place, once the server has seen the stream end.
+    drop(first);
+    let deadline = Instant::now() + chat_tests::WAIT;
+    loop {
+        match grpc.events().subscribe(as_user(&bob, proto::SubscribeRequest::default())).await {
+            Ok(stream) => {
+                until_ready(&mut stream.into_inner()).await;
+                break;
+            }
+            Err(status) if status.code() == Code::ResourceExhausted && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(status) => panic!("the place was not freed: {status:?}"),
+        }
+    }
+}
