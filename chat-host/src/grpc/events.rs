@@ -4,13 +4,16 @@
 //! nothing committed from then on is missed), replay the stored events after the position through the
 //! application's catch-up service, announce `ready`, then forward live events. Stored events that the
 //! replay already sent are skipped when they also arrive live, so the stream carries each `eventSeq` once.
+//! Like a socket, an open stream counts for presence: `ready` lists the contacts online, and the
+//! caller's contacts see them online while it lasts.
 
-use chat_application::CallerContext;
 use chat_application::dto::SyncInput;
+use chat_application::{CallerContext, ConnectionId};
 use serde_json::json;
 use tokio::sync::mpsc;
 use tonic::codegen::tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
+use uuid::Uuid;
 
 use super::GrpcApi;
 use super::caller::authenticate;
@@ -102,10 +105,29 @@ async fn stream_events(
             return;
         }
     };
-    let ready = json!({ "userId": caller.user, "tenantId": caller.tenant, "eventSeq": event_seq });
-    if tx.send(Ok(ephemeral("ready", &ready))).await.is_err() {
-        return;
+    // A stream is a real-time connection like a socket: it counts for presence from right before `ready`
+    // (which lists the contacts online) until it ends, whichever way it ends.
+    let presence = state.chat().presence();
+    let connection = ConnectionId::new(format!("grpc:{}", Uuid::new_v4()));
+    let online = match presence.connected(&caller, &connection).await {
+        Ok(online) => online,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not record a gRPC event stream for presence");
+            Vec::new()
+        }
+    };
+    let ready = json!({ "userId": caller.user, "tenantId": caller.tenant, "eventSeq": event_seq, "presence": online });
+    if tx.send(Ok(ephemeral("ready", &ready))).await.is_ok() {
+        forward_live(&mut live, replayed, &tx).await;
     }
+    drop(live);
+    if let Err(e) = presence.disconnected(&caller, &connection).await {
+        tracing::warn!(error = %e, "could not record a gRPC event stream's end for presence");
+    }
+}
+
+/// Forwards live events until the client goes away or the subscription ends.
+async fn forward_live(live: &mut Subscription, replayed: AlreadySent, tx: &EventSender) {
     loop {
         tokio::select! {
             event = live.recv() => match event {
@@ -122,7 +144,9 @@ async fn stream_events(
                         Ended::FellBehind => {
                             "this subscriber fell too far behind; subscribe again with the last `event_seq` received"
                         }
-                        Ended::ShuttingDown => "the server is shutting down; subscribe again with the last `event_seq` received",
+                        Ended::ShuttingDown => {
+                            "the server is shutting down; subscribe again with the last `event_seq` received"
+                        }
                     };
                     let _ = tx.send(Err(Status::unavailable(message))).await;
                     return;

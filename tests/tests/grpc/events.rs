@@ -193,3 +193,35 @@ async fn streams_per_user_are_capped_and_a_closed_one_frees_its_place() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_open_stream_counts_for_presence_like_a_socket() {
+    let grpc = spawn_grpc().await;
+    let (alice, bob) = (TestUser::new("alice"), TestUser::new("bob"));
+    grpc.app.touch(&bob).await;
+    grpc.app.send_to(&alice, &bob, "hi").await;
+
+    // Bob subscribes while Alice is offline: nobody is listed in `ready`.
+    let mut stream = subscribe(&grpc, &bob, None).await;
+    let (_, ready) = until_ready(&mut stream).await;
+    assert_eq!(ready["presence"], serde_json::json!([]), "{ready}");
+
+    // Alice's socket lists Bob online, and Bob's stream hears that Alice came online.
+    let mut socket = grpc.app.socket(&alice).await;
+    let listed = socket.ready["presence"].as_array().unwrap();
+    assert!(listed.iter().any(|p| p["userId"] == bob.id.to_string() && p["online"] == true), "{}", socket.ready);
+    let came = next_named(&mut stream, "presence").await;
+    assert_eq!(
+        (came.seq, &came.data["userId"], &came.data["online"]),
+        (None, &serde_json::json!(alice.id), &serde_json::json!(true))
+    );
+
+    // Bob's stream ends: Alice hears that he went offline.
+    drop(stream);
+    let gone = socket.next("presence").await;
+    assert_eq!(
+        (&gone["data"]["userId"], &gone["data"]["online"]),
+        (&serde_json::json!(bob.id), &serde_json::json!(false))
+    );
+    socket.close().await;
+}
