@@ -108,6 +108,8 @@ impl Default for HostLimits {
 pub struct Config {
     /// Address to bind; port 0 picks a free port.
     pub listen: SocketAddr,
+    /// Address of the gRPC server (`CHAT_GRPC_LISTEN`); `None` = no gRPC; port 0 picks a free port.
+    pub grpc_listen: Option<SocketAddr>,
     /// The store.
     pub database: DatabaseConfig,
     /// Broker that carries real-time events between nodes; `None` = in-process (single node).
@@ -132,6 +134,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("listen", &self.listen)
+            .field("grpc_listen", &self.grpc_listen)
             .field("database_url", &redact_url(&self.database.url))
             .field("durability", &self.database.durability)
             .field("bus_url", &self.bus_url.as_deref().map(redact_url))
@@ -148,6 +151,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            grpc_listen: None,
             database: DatabaseConfig {
                 url: "sqlite://chat.db?mode=rwc".to_owned(),
                 durability: Durability::Strict,

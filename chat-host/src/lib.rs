@@ -6,7 +6,8 @@
 //!
 //! Layout: [`config`] (parsed configuration), [`auth`] (JWT, development mode, the [`Authenticator`]
 //! port), [`http`] (problem details, extractors, routes, OpenAPI, middleware), [`socket`] (connect
-//! middleware, client events), [`health`], [`metrics`], [`storage`] (opening the store), [`state`] (what
+//! middleware, client events), [`grpc`] (the gRPC host of `proto/chat.proto`, with `CHAT_GRPC_LISTEN`),
+//! [`health`], [`metrics`], [`storage`] (opening the store), [`state`] (what
 //! handlers share), [`web`] (the small web chat page) and [`startup`] ([`Application`]).
 //!
 //! Standalone: `Application::build(config).await?.run_until_stopped().await`. Embedded: build a
@@ -27,6 +28,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod grpc;
 pub mod health;
 pub mod http;
 pub mod metrics;

@@ -55,6 +55,9 @@ struct Options {
     /// Address to bind; port 0 picks a free port (the bound address is printed).
     #[arg(long, env = "CHAT_LISTEN", default_value = "127.0.0.1:8080", global = true)]
     listen: SocketAddr,
+    /// Address of the gRPC server (e.g. `127.0.0.1:50051`); unset or empty = no gRPC.
+    #[arg(long, env = "CHAT_GRPC_LISTEN", global = true)]
+    grpc_listen: Option<String>,
     /// `sqlite:`, `postgres:` or `memory:` URL; migrations run at start.
     #[arg(
         long,
@@ -107,8 +110,13 @@ impl Options {
             ),
             (None, None) => JwtKeyConfig::Development,
         };
+        let grpc_listen = match self.grpc_listen.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(addr) => Some(addr.parse().with_context(|| format!("CHAT_GRPC_LISTEN `{addr}` is not an address"))?),
+            None => None,
+        };
         Ok(Config {
             listen: self.listen,
+            grpc_listen,
             database: DatabaseConfig {
                 url: self.database_url,
                 durability: self.durability,
@@ -135,6 +143,9 @@ async fn main() -> anyhow::Result<()> {
             let app = chat_host::Application::build(config).await?;
             // Scripts and tests read this line to find the port when CHAT_LISTEN ends in `:0`.
             println!("chat-host listening on http://{}", app.local_addr());
+            if let Some(grpc) = app.grpc_addr() {
+                println!("chat-host gRPC listening on {grpc}");
+            }
             app.run_until_stopped().await?;
         }
         Command::Migrate => {

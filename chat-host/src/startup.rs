@@ -24,6 +24,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::{AuthError, JwtAuth, JwtAuthenticator};
 use crate::config::{Config, redact_url};
+use crate::grpc::{FanOutChatMessageSender, GrpcServer, GrpcSubscribers};
 use crate::health::{BusReadiness, Readiness, health_router};
 use crate::http::{self, origin::cors_layer, routes};
 use crate::metrics::Metrics;
@@ -58,6 +59,15 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
+    /// The gRPC address could not be bound.
+    #[error("cannot listen for gRPC on {addr}: {source}")]
+    GrpcBind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// `CHAT_BUS_URL` names a broker this version cannot use, or the bus cannot be set up.
     #[error("CHAT_BUS_URL: {0}")]
     Bus(#[from] BusError),
@@ -75,6 +85,8 @@ pub struct Application {
     relay: Option<EventRelay>,
     // In cluster mode: announces users whose node died as offline.
     sweeper: Option<PresenceSweeper>,
+    // With `CHAT_GRPC_LISTEN`: the gRPC server, on its own listener.
+    grpc: Option<GrpcServer>,
 }
 
 impl std::fmt::Debug for Application {
@@ -104,8 +116,14 @@ impl Application {
 
         let metrics = Arc::new(Metrics::new());
         let (socket_layer, io) = socket::socket_io(config.limits.max_socket_payload_bytes);
-        let local: Arc<dyn RealTimeChatMessageSender> =
+        let mut local: Arc<dyn RealTimeChatMessageSender> =
             Arc::new(MeteredSender { inner: SocketIoChatMessageSender::new(io.clone()), metrics: metrics.clone() });
+        // gRPC subscribers get this node's deliveries beside its sockets (in cluster mode too: the bus
+        // relays other nodes' events to this local sender).
+        let grpc_subscribers = config.grpc_listen.map(|_| GrpcSubscribers::new());
+        if let Some(subscribers) = &grpc_subscribers {
+            local = Arc::new(FanOutChatMessageSender::new(vec![local, Arc::new(subscribers.clone())]));
+        }
         let (sender, readiness, relay) = if bus_config.is_distributed() {
             // Cluster mode: deliver to this node's sockets and publish to the other nodes; relay theirs here.
             let bus = bus::connect(&bus_config)?;
@@ -148,13 +166,27 @@ impl Application {
             .await
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.listen, source })?;
-        tracing::info!(%addr, database = %redact_url(&config.database.url), "chat server ready");
-        Ok(Self { listener, addr, router, io, state, shutdown_grace: config.shutdown_grace, relay, sweeper })
+        let grpc = match (config.grpc_listen, grpc_subscribers) {
+            (Some(grpc_addr), Some(subscribers)) => Some(
+                GrpcServer::bind(grpc_addr, state.clone(), subscribers)
+                    .await
+                    .map_err(|source| StartupError::GrpcBind { addr: grpc_addr, source })?,
+            ),
+            _ => None,
+        };
+        let grpc_addr = grpc.as_ref().map(GrpcServer::local_addr);
+        tracing::info!(%addr, grpc = ?grpc_addr, database = %redact_url(&config.database.url), "chat server ready");
+        Ok(Self { listener, addr, router, io, state, shutdown_grace: config.shutdown_grace, relay, sweeper, grpc })
     }
 
     /// The bound address (with the real port when the configuration asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The bound gRPC address, when `CHAT_GRPC_LISTEN` is set (with the real port when it asked for port 0).
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc.as_ref().map(GrpcServer::local_addr)
     }
 
     /// The shared state (for embedders and tests that want to look inside).
@@ -171,12 +203,14 @@ impl Application {
     /// is accepted, and requests in flight finish (their writes are committed before they answer), within
     /// the configured grace period.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Self { listener, router, io, shutdown_grace, relay, sweeper, .. } = self;
+        let Self { listener, router, io, shutdown_grace, relay, sweeper, grpc, .. } = self;
         let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let (stop_grpc, grpc_stopped) = tokio::sync::watch::channel(false);
         let signal = async move {
             shutdown.await;
             tracing::info!("shutting down: closing sockets and finishing requests in flight");
             let _ = started_tx.send(());
+            let _ = stop_grpc.send(true);
             // Closing the sockets' transports also ends long-polling requests, which would otherwise hold the
             // drain. A closed transport (rather than a socket.io DISCONNECT) makes clients reconnect by
             // themselves, to this node once it is back or to another one, and catch up with `afterEventSeq`.
@@ -191,8 +225,23 @@ impl Application {
                 std::future::pending::<()>().await;
             }
         };
+        let grpc = async move {
+            let Some(grpc) = grpc else { return Ok(()) };
+            let mut stopped = grpc_stopped;
+            // Also ends when the HTTP side is gone without a signal (the sender is dropped).
+            grpc.serve(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await
+            .inspect_err(|e| tracing::error!(error = %e, "the gRPC server failed"))
+            .map_err(std::io::Error::other)
+        };
+        let both = async move {
+            let (http, grpc) = tokio::join!(server, grpc);
+            http.and(grpc)
+        };
         tokio::select! {
-            result = server => result?,
+            result = both => result?,
             () = deadline => tracing::warn!(grace = ?shutdown_grace, "graceful shutdown timed out; stopping anyway"),
         }
         drop(relay);

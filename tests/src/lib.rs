@@ -96,6 +96,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// The gRPC address, when the configuration set `grpc_listen`.
+    pub grpc_addr: Option<SocketAddr>,
     /// HTTP client.
     pub http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -148,6 +150,7 @@ pub async fn spawn_app_in(dir: &std::path::Path, adjust: impl FnOnce(&mut Config
     adjust(&mut config);
     let app = chat_host::Application::build(config).await.unwrap();
     let addr = app.local_addr();
+    let grpc_addr = app.grpc_addr();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         app.run(async move {
@@ -159,6 +162,7 @@ pub async fn spawn_app_in(dir: &std::path::Path, adjust: impl FnOnce(&mut Config
     TestApp {
         addr,
         base: format!("http://{addr}"),
+        grpc_addr,
         http: reqwest::Client::builder().timeout(WAIT).build().unwrap(),
         shutdown: Some(tx),
         server: Some(server),
