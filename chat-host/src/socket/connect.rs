@@ -7,7 +7,7 @@ use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
 use socketioxide::socket::DisconnectReason;
 
-use super::events;
+use super::{events, expiry};
 use crate::auth::{AuthError, Credentials};
 use crate::http::origin::origin_allowed;
 use crate::state::ChatState;
@@ -67,7 +67,9 @@ async fn check(s: &SocketRef, io: &SocketIo, state: &ChatState, auth: serde_json
     // A malformed `auth` object is treated as no credentials, never as a crash.
     let auth: HandshakeAuth = serde_json::from_value(auth).unwrap_or_default();
     let credentials = Credentials { token: auth.token.as_deref(), headers };
-    let caller = state.authenticator().authenticate(credentials).await.map_err(ConnectRefused::Unauthorized)?;
+    let session =
+        state.authenticator().authenticate_session(credentials).await.map_err(ConnectRefused::Unauthorized)?;
+    let caller = session.caller;
     state.sync_caller(&caller).await.map_err(|e| {
         tracing::error!(error = %e, "could not refresh the user at socket connect");
         ConnectRefused::Internal
@@ -79,6 +81,7 @@ async fn check(s: &SocketRef, io: &SocketIo, state: &ChatState, auth: serde_json
         return Err(ConnectRefused::TooManySockets(max));
     }
     s.extensions.insert(Session { caller, after_event_seq: auth.after_event_seq.filter(|seq| *seq >= 0) });
+    expiry::arm(s, io, session.valid_until);
     Ok(())
 }
 
@@ -90,6 +93,7 @@ pub(crate) async fn on_connect(s: SocketRef, state: ChatState) {
         return;
     };
     events::register(&s, &state, &session.caller);
+    expiry::register(&s, &state, &session.caller);
     let connection = ConnectionId::new(s.id.to_string());
     state.metrics().socket_connected();
     // Registered before presence is recorded, so that a close at any later point is reported (see
@@ -97,7 +101,8 @@ pub(crate) async fn on_connect(s: SocketRef, state: ChatState) {
     let disconnect_state = state.clone();
     let disconnect_caller = session.caller.clone();
     let disconnect_connection = connection.clone();
-    s.on_disconnect(move |_reason: DisconnectReason| {
+    s.on_disconnect(move |s: SocketRef, _reason: DisconnectReason| {
+        expiry::disarm(&s);
         let state = disconnect_state.clone();
         let caller = disconnect_caller.clone();
         let connection = disconnect_connection.clone();
