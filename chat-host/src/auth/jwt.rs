@@ -271,6 +271,18 @@ mod tests {
     }
 
     #[test]
+    fn issued_tokens_carry_the_required_issuer_and_audience() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let strict = JwtAuth::hs256(secret).with_issuer("https://id.example").with_audience("chat");
+        let token = strict.issue(&request()).unwrap();
+        let identity = strict.verify(&token).unwrap();
+        assert!(identity.expires_at.is_some());
+        // A token without them is refused by the strict verifier.
+        let plain = JwtAuth::hs256(secret).issue(&request()).unwrap();
+        assert!(matches!(strict.verify(&plain), Err(AuthError::Invalid(_))));
+    }
+
+    #[test]
     fn alg_none_is_refused() {
         use base64_like::encode;
         let auth = JwtAuth::hs256(b"0123456789abcdef0123456789abcdef");
