@@ -29,6 +29,8 @@ pub struct HandshakeAuth {
 pub(crate) struct Session {
     pub caller: CallerContext,
     pub after_event_seq: Option<i64>,
+    /// When the credentials stop being accepted (the socket is closed then).
+    pub valid_until: Option<std::time::SystemTime>,
 }
 
 /// Why a handshake is refused; the client receives `CONNECT_ERROR { message }`.
@@ -80,13 +82,16 @@ async fn check(s: &SocketRef, io: &SocketIo, state: &ChatState, auth: serde_json
     {
         return Err(ConnectRefused::TooManySockets(max));
     }
-    s.extensions.insert(Session { caller, after_event_seq: auth.after_event_seq.filter(|seq| *seq >= 0) });
-    expiry::arm(s, io, session.valid_until);
+    s.extensions.insert(Session {
+        caller,
+        after_event_seq: auth.after_event_seq.filter(|seq| *seq >= 0),
+        valid_until: session.valid_until,
+    });
     Ok(())
 }
 
 /// The connect handler: handlers first, then the room, the replay, presence and `ready`.
-pub(crate) async fn on_connect(s: SocketRef, state: ChatState) {
+pub(crate) async fn on_connect(s: SocketRef, io: SocketIo, state: ChatState) {
     let Some(session) = s.extensions.get::<Session>() else {
         // Only reachable if the middleware did not run; refuse rather than serve an anonymous socket.
         let _ = s.disconnect();
@@ -94,6 +99,8 @@ pub(crate) async fn on_connect(s: SocketRef, state: ChatState) {
     };
     events::register(&s, &state, &session.caller);
     expiry::register(&s, &state, &session.caller);
+    // Armed here, not in the middleware: the socket is in its namespace now, where the timer finds it.
+    expiry::arm(&s, &io, session.valid_until);
     let connection = ConnectionId::new(s.id.to_string());
     state.metrics().socket_connected();
     // Registered before presence is recorded, so that a close at any later point is reported (see

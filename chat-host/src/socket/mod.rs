@@ -56,9 +56,9 @@ pub fn register_namespace(io: &SocketIo, state: ChatState) {
             let state = mw_state.clone();
             async move { connect::authenticate(s, io, state, auth.unwrap_or_default()).await }
         };
-    let handler = move |s: socketioxide::extract::SocketRef| {
+    let handler = move |s: socketioxide::extract::SocketRef, io: SocketIo| {
         let state = state.clone();
-        async move { connect::on_connect(s, state).await }
+        async move { connect::on_connect(s, io, state).await }
     };
     io.ns("/", handler.with(middleware));
 }
