@@ -14,9 +14,9 @@ const TRANSPORTS: [(&str, TransportType); 2] =
     [("websocket", TransportType::Websocket), ("polling", TransportType::Polling)];
 
 /// The whole table over WebSocket, in `auth.token` and in the `Authorization` header; over long-polling
-/// (the same connect middleware, but each refused polling client takes about 0.4 s to wind down), a
-/// sample of each setup: a forged signature, `alg: none`, and the setup's own last case (another key
-/// type, key confusion, or a wrong audience).
+/// (the same connect middleware, but each refused polling client takes about 0.3 s to wind down), a
+/// sample: each setup's own last case (another key type, key confusion, a wrong audience) and, for the
+/// HS256 setup, a forged signature and `alg: none`.
 #[tokio::test]
 async fn every_refused_token_is_refused_at_the_handshake_on_both_transports() {
     for setup in KeySetup::ALL {
@@ -34,7 +34,11 @@ async fn every_refused_token_is_refused_at_the_handshake_on_both_transports() {
             .unwrap_or_else(|e| panic!("{setup:?} over {transport_name}: the valid token was refused: {e}"));
             socket.close().await;
             let polling = matches!(transport, TransportType::Polling);
-            let sample = ["signature replaced", "alg none, unsigned", cases[cases.len() - 1].name];
+            let last = cases[cases.len() - 1].name;
+            let sample: &[&str] = match setup {
+                KeySetup::Secret => &["signature replaced", "alg none, unsigned", last],
+                _ => &[last],
+            };
             for case in cases.iter().filter(|c| !polling || sample.contains(&c.name)) {
                 let header = format!("Bearer {}", case.token);
                 for (place, auth, headers) in [
