@@ -259,22 +259,36 @@ fn assert_json_and_nosniff(response: &reqwest::Response) {
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
 }
 
+/// Follows the page's module graph from `/js/app.js` (every `from "./x.js"`), so a new script is checked too.
 #[tokio::test]
 async fn the_web_page_never_parses_strings_as_html() {
     let app = spawn_app_with(|_| {}).await;
     let page = app.http.get(app.url("/")).send().await.unwrap().text().await.unwrap();
-    let scripts =
-        ["app", "state", "realtime", "sidebar", "conversation", "composer", "dialogs", "api", "dom", "socket"];
-    assert!(page.contains("/js/app.js"));
-    for name in scripts {
-        let source = app.http.get(app.url(&format!("/js/{name}.js"))).send().await.unwrap().text().await.unwrap();
-        assert!(!source.is_empty(), "{name}.js is not served");
+    assert!(page.contains("/js/app.js"), "{page}");
+    let mut queue = vec!["app.js".to_owned()];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(name) = queue.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let response = app.http.get(app.url(&format!("/js/{name}"))).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{name} is not served");
+        let source = response.text().await.unwrap();
         for sink in
             ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "srcdoc"]
         {
-            assert!(!source.contains(sink), "{name}.js uses `{sink}`: user text must only reach the page as text");
+            assert!(!source.contains(sink), "{name} uses `{sink}`: user text must only reach the page as text");
+        }
+        for quote in ['"', '\''] {
+            let marker = format!("{quote}./");
+            for rest in source.split(marker.as_str()).skip(1) {
+                if let Some(end) = rest.find(quote).filter(|end| rest[..*end].ends_with(".js")) {
+                    queue.push(rest[..end].to_owned());
+                }
+            }
         }
     }
+    assert!(seen.len() >= 5 && seen.contains("dom.js"), "the module graph was not followed: {seen:?}");
     // The page's own helper sets text, never markup.
     let dom = app.http.get(app.url("/js/dom.js")).send().await.unwrap().text().await.unwrap();
     assert!(dom.contains("textContent") && dom.contains("createTextNode"));
