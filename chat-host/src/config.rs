@@ -7,6 +7,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub use chat_application::{RateLimit, RateLimitOptions};
 pub use chat_infrastructure::persistence::{DatabaseConfig, Durability};
 
 /// Whether a database URL selects the in-memory store (`memory:`): nothing survives a restart; for tests
@@ -116,6 +117,10 @@ pub struct Config {
     pub bus_url: Option<String>,
     /// Token keys.
     pub jwt: JwtKeyConfig,
+    /// The `iss` claim every token must carry (`CHAT_JWT_ISSUER`); `None` = not checked.
+    pub jwt_issuer: Option<String>,
+    /// An audience every token's `aud` claim must contain (`CHAT_JWT_AUDIENCE`); `None` = not checked.
+    pub jwt_audience: Option<String>,
     /// Where development mode keeps its generated secret; `None` = next to the database (see
     /// [`Config::dev_secret_path`]).
     pub dev_secret_file: Option<PathBuf>,
@@ -125,6 +130,8 @@ pub struct Config {
     pub allowed_origins: AllowedOrigins,
     /// Host-level limits.
     pub limits: HostLimits,
+    /// Per-user rate limits (SPEC §7), enforced by the application for every transport.
+    pub rate_limits: RateLimitOptions,
     /// How long a graceful shutdown waits for in-flight requests before giving up.
     pub shutdown_grace: std::time::Duration,
 }
@@ -139,9 +146,12 @@ impl fmt::Debug for Config {
             .field("durability", &self.database.durability)
             .field("bus_url", &self.bus_url.as_deref().map(redact_url))
             .field("jwt", &self.jwt)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
             .field("blob_dir", &self.blob_dir)
             .field("allowed_origins", &self.allowed_origins)
             .field("limits", &self.limits)
+            .field("rate_limits", &self.rate_limits)
             .finish_non_exhaustive()
     }
 }
@@ -159,10 +169,13 @@ impl Default for Config {
             },
             bus_url: None,
             jwt: JwtKeyConfig::Development,
+            jwt_issuer: None,
+            jwt_audience: None,
             dev_secret_file: None,
             blob_dir: PathBuf::from("chat-data/blobs"),
             allowed_origins: AllowedOrigins::SameOrigin,
             limits: HostLimits::default(),
+            rate_limits: RateLimitOptions::default(),
             shutdown_grace: std::time::Duration::from_secs(30),
         }
     }

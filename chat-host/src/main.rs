@@ -82,6 +82,12 @@ struct Options {
     /// RS256/ES256 public key: PEM text, or the path of a PEM file.
     #[arg(long, env = "CHAT_JWT_PUBLIC_KEY", global = true, hide_env_values = true)]
     jwt_public_key: Option<String>,
+    /// Required `iss` claim of tokens; unset = not checked.
+    #[arg(long, env = "CHAT_JWT_ISSUER", global = true)]
+    jwt_issuer: Option<String>,
+    /// Required `aud` claim of tokens (one of the token's audiences); unset = not checked.
+    #[arg(long, env = "CHAT_JWT_AUDIENCE", global = true)]
+    jwt_audience: Option<String>,
     /// Where development mode keeps its generated secret (default: next to the database).
     #[arg(long, env = "CHAT_DEV_SECRET_FILE", global = true)]
     dev_secret_file: Option<PathBuf>,
@@ -124,6 +130,8 @@ impl Options {
             },
             bus_url: self.bus_url.filter(|s| !s.is_empty()),
             jwt,
+            jwt_issuer: self.jwt_issuer.filter(|s| !s.is_empty()),
+            jwt_audience: self.jwt_audience.filter(|s| !s.is_empty()),
             dev_secret_file: self.dev_secret_file,
             blob_dir: self.blob_dir,
             allowed_origins: self.allowed_origins.as_deref().map(AllowedOrigins::parse).unwrap_or_default(),
@@ -153,7 +161,7 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("migrations applied");
         }
         Command::Token(args) => {
-            let auth = JwtAuth::from_config(&config.jwt, &config.dev_secret_path())?;
+            let auth = JwtAuth::from_config(&config)?;
             let user = user_id_for(&args.user);
             let user_name = (user.to_string() != args.user.trim()).then(|| args.user.trim().to_owned());
             let token = auth.issue(&TokenRequest {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use axum::Router;
 use axum::http::{HeaderName, Request, header};
-use chat_application::{ChatModule, RealTimeChatMessageSender, RealtimeEvent, SenderError};
+use chat_application::{ChatModule, ChatOptions, RealTimeChatMessageSender, RealtimeEvent, SenderError};
 use chat_infrastructure::blob::LocalFileBlobStore;
 use chat_infrastructure::bus::{self, BusConfig, BusError};
 use chat_infrastructure::presence::PresenceSweeper;
@@ -104,7 +104,7 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let bus_config = BusConfig::parse(config.bus_url.as_deref())?;
         let store = open_store(&config.database).await?;
-        let jwt = Arc::new(JwtAuth::from_config(&config.jwt, &config.dev_secret_path())?);
+        let jwt = Arc::new(JwtAuth::from_config(&config)?);
         if jwt.is_development() {
             tracing::warn!(
                 secret_file = %config.dev_secret_path().display(),
@@ -143,7 +143,9 @@ impl Application {
         let blobs = LocalFileBlobStore::open(&config.blob_dir)
             .await
             .map_err(|source| StartupError::BlobDir { dir: config.blob_dir.clone(), source })?;
-        let mut chat = ChatModule::builder(store.repositories).sender(sender).blob_store(Arc::new(blobs));
+        let options = ChatOptions { rate_limits: config.rate_limits, ..ChatOptions::default() };
+        let mut chat =
+            ChatModule::builder(store.repositories).sender(sender).blob_store(Arc::new(blobs)).options(options);
         // Cluster mode: presence is counted in Redis, so that every node sees every node's sockets.
         if let Some(tracker) = chat_infrastructure::presence::for_bus(&bus_config)? {
             chat = chat.presence_tracker(tracker);
@@ -277,7 +279,8 @@ pub fn server_router(state: ChatState, socket_layer: SocketIoLayer) -> Router {
         .layer(axum::middleware::from_fn_with_state(metrics, http::track_metrics))
         .layer(CatchPanicLayer::custom(http::layers_panic_response))
         .layer(socket_layer)
-        .layer(axum::middleware::from_fn_with_state(origins, http::origin_guard));
+        .layer(axum::middleware::from_fn_with_state(origins, http::origin_guard))
+        .layer(axum::middleware::map_response(http::nosniff));
     let app = match cors_layer(state.allowed_origins()) {
         Some(cors) => app.layer(cors),
         None => app,

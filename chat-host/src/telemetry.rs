@@ -5,8 +5,8 @@
 
 use std::sync::Once;
 
-use tracing::Level;
-use tracing_subscriber::filter::filter_fn;
+use tracing::{Level, Metadata};
+use tracing_subscriber::filter::{FilterFn, filter_fn};
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -50,10 +50,7 @@ pub fn init_tracing(format: LogFormat) {
     INIT.call_once(|| {
         let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
         let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-        let no_secrets = filter_fn(|meta| {
-            let transport = TRANSPORT_CRATES.iter().any(|c| meta.target().starts_with(c));
-            !(transport && *meta.level() > Level::INFO)
-        });
+        let no_secrets = transport_details_filter();
         let output = match format {
             LogFormat::Text => fmt::layer().with_writer(std::io::stderr).with_ansi(ansi).boxed(),
             LogFormat::Json => fmt::layer()
@@ -66,6 +63,16 @@ pub fn init_tracing(format: LogFormat) {
         // Another subscriber is already installed (an embedding host's): keep theirs.
         let _ = tracing_subscriber::registry().with(filter).with(output.with_filter(no_secrets)).try_init();
     });
+}
+
+/// Drops the transport crates' events above `info` (raw frames, handshake payloads, so tokens), whatever
+/// the level filter says. [`init_tracing`] puts it on its output; an embedding host that installs its own
+/// subscriber should do the same.
+pub fn transport_details_filter() -> FilterFn<fn(&Metadata<'_>) -> bool> {
+    filter_fn(|meta| {
+        let transport = TRANSPORT_CRATES.iter().any(|c| meta.target().starts_with(c));
+        !(transport && *meta.level() > Level::INFO)
+    })
 }
 
 /// For tests: logs only when the `TEST_LOG` environment variable is set, so test output stays quiet.

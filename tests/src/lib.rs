@@ -12,8 +12,8 @@ use std::time::Duration;
 use chat_host::config::{Config, DatabaseConfig, Durability, JwtKeyConfig};
 use futures_util::FutureExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rust_socketio::Payload;
 use rust_socketio::asynchronous::{Client, ClientBuilder};
+use rust_socketio::{Payload, TransportType};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -83,6 +83,8 @@ pub fn claims_for(user: &TestUser) -> Value {
 pub fn token_for(user: &TestUser) -> String {
     sign(&claims_for(user))
 }
+
+pub mod tokens;
 
 /// Base64url without padding (to hand-craft malformed tokens).
 pub fn b64url(input: &[u8]) -> String {
@@ -287,6 +289,17 @@ impl TestSocket {
 
     /// Connects with `auth` and extra handshake headers, and waits for `ready` or a connect error.
     pub async fn connect_with_headers(base: &str, auth: Value, headers: &[(&str, &str)]) -> Result<TestSocket, String> {
+        Self::connect_over(TransportType::Any, base, auth, headers).await
+    }
+
+    /// Connects over one transport (`Websocket` only, `Polling` only, or `Any`: polling upgraded to a
+    /// WebSocket) with `auth` and extra headers on every request, and waits for `ready` or a connect error.
+    pub async fn connect_over(
+        transport: TransportType,
+        base: &str,
+        auth: Value,
+        headers: &[(&str, &str)],
+    ) -> Result<TestSocket, String> {
         let (tx, mut rx) = mpsc::unbounded_channel::<(String, Value)>();
         let any_tx = tx.clone();
         let err_tx = tx.clone();
@@ -294,6 +307,7 @@ impl TestSocket {
         let mut builder = ClientBuilder::new(base.to_owned())
             .namespace("/")
             .auth(auth)
+            .transport_type(transport)
             .reconnect(false)
             .on_any(move |event, payload, _| {
                 let tx = any_tx.clone();

@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use axum::http::{HeaderMap, header};
@@ -27,6 +28,16 @@ impl<'a> Credentials<'a> {
     }
 }
 
+/// A caller and the moment their credentials stop being accepted, for connections that outlive a request.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedSession {
+    /// Who is calling.
+    pub caller: CallerContext,
+    /// When the credentials stop being accepted (a token's `exp`, plus the tolerated clock skew); `None` =
+    /// they do not expire. A socket is closed at this moment.
+    pub valid_until: Option<SystemTime>,
+}
+
 /// Turns credentials into the caller of the application services.
 ///
 /// The reference server checks JWTs ([`JwtAuthenticator`]); an embedding application may plug in its own
@@ -35,6 +46,13 @@ impl<'a> Credentials<'a> {
 pub trait Authenticator: Send + Sync + 'static {
     /// Who is calling, or why the call is refused.
     async fn authenticate(&self, credentials: Credentials<'_>) -> Result<CallerContext, AuthError>;
+
+    /// Like [`authenticate`](Self::authenticate), and also until when the credentials are good: sockets
+    /// use it to close themselves when their token expires. The default says they never expire; an
+    /// implementation whose credentials do expire overrides it.
+    async fn authenticate_session(&self, credentials: Credentials<'_>) -> Result<AuthenticatedSession, AuthError> {
+        Ok(AuthenticatedSession { caller: self.authenticate(credentials).await?, valid_until: None })
+    }
 }
 
 /// Checks bearer JWTs.
@@ -50,9 +68,8 @@ impl JwtAuthenticator {
     }
 }
 
-#[async_trait]
-impl Authenticator for JwtAuthenticator {
-    async fn authenticate(&self, credentials: Credentials<'_>) -> Result<CallerContext, AuthError> {
+impl JwtAuthenticator {
+    fn session(&self, credentials: Credentials<'_>) -> Result<AuthenticatedSession, AuthError> {
         let token = credentials.bearer().ok_or(AuthError::Missing)?;
         let identity = self.jwt.verify(token)?;
         let mut caller =
@@ -60,7 +77,21 @@ impl Authenticator for JwtAuthenticator {
         if identity.is_admin {
             caller = caller.as_tenant_admin();
         }
-        Ok(caller)
+        // The token is accepted until `exp` plus the tolerated skew, so a socket lives exactly as long.
+        let valid_until =
+            identity.expires_at.and_then(|exp| exp.checked_add(Duration::from_secs(JwtAuth::LEEWAY_SECONDS)));
+        Ok(AuthenticatedSession { caller, valid_until })
+    }
+}
+
+#[async_trait]
+impl Authenticator for JwtAuthenticator {
+    async fn authenticate(&self, credentials: Credentials<'_>) -> Result<CallerContext, AuthError> {
+        self.session(credentials).map(|session| session.caller)
+    }
+
+    async fn authenticate_session(&self, credentials: Credentials<'_>) -> Result<AuthenticatedSession, AuthError> {
+        self.session(credentials)
     }
 }
 

@@ -1,3 +1,5 @@
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -24,6 +26,16 @@ impl RoleClaim {
     }
 }
 
+/// An `aud` claim: one audience or several.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    /// `"aud": "chat"`.
+    One(String),
+    /// `"aud": ["chat", "files"]`.
+    Many(Vec<String>),
+}
+
 /// The claims the chat reads from a token. Unknown claims are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -40,6 +52,12 @@ pub struct Claims {
     pub preferred_username: Option<String>,
     /// Expiry (seconds since the epoch).
     pub exp: u64,
+    /// Issuer; checked when `CHAT_JWT_ISSUER` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Audience; checked when `CHAT_JWT_AUDIENCE` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<Audience>,
     /// Issued at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<u64>,
@@ -64,6 +82,10 @@ pub struct Identity {
     pub name: Option<String>,
     /// Whether the caller administers their tenant (`role`/`roles` contains `admin`).
     pub is_admin: bool,
+    /// The token's `exp` (`None` when it is too far in the future to be represented): sockets opened with
+    /// the token are closed once it passes (see
+    /// [`Authenticator::authenticate_session`](super::Authenticator::authenticate_session)).
+    pub expires_at: Option<SystemTime>,
 }
 
 impl Identity {
@@ -81,7 +103,8 @@ impl Identity {
         let user_name =
             non_empty(&claims.preferred_username).or_else(|| name.clone()).unwrap_or_else(|| user.to_string());
         let is_admin = [&claims.role, &claims.roles].into_iter().flatten().any(|r| r.contains("admin"));
-        Ok(Self { tenant, user: UserId::from_uuid(user), user_name, name, is_admin })
+        let expires_at = UNIX_EPOCH.checked_add(Duration::from_secs(claims.exp));
+        Ok(Self { tenant, user: UserId::from_uuid(user), user_name, name, is_admin, expires_at })
     }
 }
 
@@ -96,6 +119,8 @@ mod tests {
             name: None,
             preferred_username: None,
             exp: 0,
+            iss: None,
+            aud: None,
             iat: None,
             role: None,
             roles: None,

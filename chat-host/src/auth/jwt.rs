@@ -5,8 +5,8 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use uuid::Uuid;
 
-use super::{Claims, Identity, RoleClaim, load_or_create_dev_secret};
-use crate::config::JwtKeyConfig;
+use super::{Audience, Claims, Identity, RoleClaim, load_or_create_dev_secret};
+use crate::config::{Config, JwtKeyConfig};
 
 /// Why a caller is not authenticated, or why tokens cannot be checked or issued.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -63,6 +63,9 @@ pub struct JwtAuth {
     decoding: DecodingKey,
     encoding: Option<EncodingKey>,
     validation: Validation,
+    // Put into issued tokens, so that they pass the server's own checks.
+    issuer: Option<String>,
+    audience: Option<String>,
 }
 
 impl std::fmt::Debug for JwtAuth {
@@ -75,9 +78,22 @@ impl JwtAuth {
     /// Tolerated clock difference between the token issuer and this server.
     pub const LEEWAY_SECONDS: u64 = 30;
 
-    /// Builds the verifier from the configuration; in development mode the secret is read from (or created
-    /// at) `dev_secret_path`.
-    pub fn from_config(key: &JwtKeyConfig, dev_secret_path: &Path) -> Result<Self, AuthError> {
+    /// Builds the verifier from the server's configuration: the keys ([`from_keys`](Self::from_keys)), and
+    /// the required issuer and audience when configured.
+    pub fn from_config(config: &Config) -> Result<Self, AuthError> {
+        let mut auth = Self::from_keys(&config.jwt, &config.dev_secret_path())?;
+        if let Some(issuer) = config.jwt_issuer.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            auth = auth.with_issuer(issuer);
+        }
+        if let Some(audience) = config.jwt_audience.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            auth = auth.with_audience(audience);
+        }
+        Ok(auth)
+    }
+
+    /// Builds the verifier from the token keys; in development mode the secret is read from (or created at)
+    /// `dev_secret_path`.
+    pub fn from_keys(key: &JwtKeyConfig, dev_secret_path: &Path) -> Result<Self, AuthError> {
         match key {
             JwtKeyConfig::Development => {
                 let secret = load_or_create_dev_secret(dev_secret_path).map_err(|e| {
@@ -109,6 +125,8 @@ impl JwtAuth {
             decoding: DecodingKey::from_secret(secret),
             encoding: Some(EncodingKey::from_secret(secret)),
             validation: Self::validation(Algorithm::HS256),
+            issuer: None,
+            audience: None,
         }
     }
 
@@ -125,7 +143,14 @@ impl JwtAuth {
                 }
             },
         };
-        Ok(Self { mode: AuthMode::PublicKey, decoding, encoding: None, validation: Self::validation(alg) })
+        Ok(Self {
+            mode: AuthMode::PublicKey,
+            decoding,
+            encoding: None,
+            validation: Self::validation(alg),
+            issuer: None,
+            audience: None,
+        })
     }
 
     fn validation(alg: Algorithm) -> Validation {
@@ -133,10 +158,32 @@ impl JwtAuth {
         let mut validation = Validation::new(alg);
         validation.set_required_spec_claims(&["exp", "sub"]);
         validation.validate_exp = true;
+        // A token that says it is not valid yet (`nbf`) is refused until then.
+        validation.validate_nbf = true;
         validation.leeway = Self::LEEWAY_SECONDS;
-        // The chat does not require an audience; hosts that put one in their tokens are still accepted.
+        // No audience is required unless one is configured (`with_audience`); tokens that carry one are still
+        // accepted.
         validation.validate_aud = false;
         validation
+    }
+
+    /// Also requires the `iss` claim to be `issuer` (`CHAT_JWT_ISSUER`), so that tokens of another identity
+    /// provider sharing the key are refused.
+    pub fn with_issuer(mut self, issuer: &str) -> Self {
+        self.validation.set_issuer(&[issuer]);
+        self.validation.required_spec_claims.insert("iss".to_owned());
+        self.issuer = Some(issuer.to_owned());
+        self
+    }
+
+    /// Also requires the `aud` claim to contain `audience` (`CHAT_JWT_AUDIENCE`), so that tokens issued for
+    /// another service by the same identity provider are refused.
+    pub fn with_audience(mut self, audience: &str) -> Self {
+        self.validation.set_audience(&[audience]);
+        self.validation.validate_aud = true;
+        self.validation.required_spec_claims.insert("aud".to_owned());
+        self.audience = Some(audience.to_owned());
+        self
     }
 
     /// How tokens are checked.
@@ -158,6 +205,9 @@ impl JwtAuth {
         let data =
             jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => AuthError::Expired,
+                ErrorKind::ImmatureSignature => AuthError::Invalid("the token is not valid yet (`nbf`)"),
+                ErrorKind::InvalidIssuer => AuthError::Invalid("wrong issuer"),
+                ErrorKind::InvalidAudience => AuthError::Invalid("wrong audience"),
                 ErrorKind::InvalidSignature => AuthError::Invalid("bad signature"),
                 ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName | ErrorKind::MissingAlgorithm => {
                     AuthError::Invalid("algorithm not allowed")
@@ -178,6 +228,8 @@ impl JwtAuth {
             name: request.name.clone(),
             preferred_username: request.user_name.clone(),
             exp: now.saturating_add(request.ttl.as_secs()),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone().map(Audience::One),
             iat: Some(now),
             role: None,
             roles: request.admin.then(|| RoleClaim::Many(vec!["admin".to_owned()])),
@@ -216,6 +268,18 @@ mod tests {
         let a = JwtAuth::hs256(b"0123456789abcdef0123456789abcdef");
         let b = JwtAuth::hs256(b"fedcba9876543210fedcba9876543210");
         assert_eq!(b.verify(&a.issue(&request()).unwrap()), Err(AuthError::Invalid("bad signature")));
+    }
+
+    #[test]
+    fn issued_tokens_carry_the_required_issuer_and_audience() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let strict = JwtAuth::hs256(secret).with_issuer("https://id.example").with_audience("chat");
+        let token = strict.issue(&request()).unwrap();
+        let identity = strict.verify(&token).unwrap();
+        assert!(identity.expires_at.is_some());
+        // A token without them is refused by the strict verifier.
+        let plain = JwtAuth::hs256(secret).issue(&request()).unwrap();
+        assert!(matches!(strict.verify(&plain), Err(AuthError::Invalid(_))));
     }
 
     #[test]

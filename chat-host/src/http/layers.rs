@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -51,6 +51,13 @@ pub async fn problem_responses(response: Response) -> Response {
         parts.headers.insert(header::CONTENT_TYPE, ct.clone());
     }
     Response::from_parts(parts, body)
+}
+
+/// Adds `X-Content-Type-Options: nosniff` to every response: bodies carry user text (messages are stored
+/// as sent, `<script>` included), and a browser must never guess them to be HTML.
+pub async fn nosniff(mut response: Response) -> Response {
+    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
 }
 
 /// Counts requests by method, matched route and status, with their latency.

@@ -9,7 +9,7 @@ pub mod problem;
 pub mod routes;
 
 pub(crate) use layers::panic_response as layers_panic_response;
-pub use layers::{method_not_allowed, not_found, origin_guard, problem_responses, track_metrics};
+pub use layers::{method_not_allowed, nosniff, not_found, origin_guard, problem_responses, track_metrics};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -28,5 +28,6 @@ pub fn chat_router(state: ChatState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::map_response(problem_responses))
+        .layer(axum::middleware::map_response(nosniff))
         .with_state(state)
 }

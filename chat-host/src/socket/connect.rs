@@ -7,7 +7,7 @@ use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
 use socketioxide::socket::DisconnectReason;
 
-use super::events;
+use super::{events, expiry};
 use crate::auth::{AuthError, Credentials};
 use crate::http::origin::origin_allowed;
 use crate::state::ChatState;
@@ -29,6 +29,8 @@ pub struct HandshakeAuth {
 pub(crate) struct Session {
     pub caller: CallerContext,
     pub after_event_seq: Option<i64>,
+    /// When the credentials stop being accepted (the socket is closed then).
+    pub valid_until: Option<std::time::SystemTime>,
 }
 
 /// Why a handshake is refused; the client receives `CONNECT_ERROR { message }`.
@@ -67,7 +69,9 @@ async fn check(s: &SocketRef, io: &SocketIo, state: &ChatState, auth: serde_json
     // A malformed `auth` object is treated as no credentials, never as a crash.
     let auth: HandshakeAuth = serde_json::from_value(auth).unwrap_or_default();
     let credentials = Credentials { token: auth.token.as_deref(), headers };
-    let caller = state.authenticator().authenticate(credentials).await.map_err(ConnectRefused::Unauthorized)?;
+    let session =
+        state.authenticator().authenticate_session(credentials).await.map_err(ConnectRefused::Unauthorized)?;
+    let caller = session.caller;
     state.sync_caller(&caller).await.map_err(|e| {
         tracing::error!(error = %e, "could not refresh the user at socket connect");
         ConnectRefused::Internal
@@ -78,18 +82,25 @@ async fn check(s: &SocketRef, io: &SocketIo, state: &ChatState, auth: serde_json
     {
         return Err(ConnectRefused::TooManySockets(max));
     }
-    s.extensions.insert(Session { caller, after_event_seq: auth.after_event_seq.filter(|seq| *seq >= 0) });
+    s.extensions.insert(Session {
+        caller,
+        after_event_seq: auth.after_event_seq.filter(|seq| *seq >= 0),
+        valid_until: session.valid_until,
+    });
     Ok(())
 }
 
 /// The connect handler: handlers first, then the room, the replay, presence and `ready`.
-pub(crate) async fn on_connect(s: SocketRef, state: ChatState) {
+pub(crate) async fn on_connect(s: SocketRef, io: SocketIo, state: ChatState) {
     let Some(session) = s.extensions.get::<Session>() else {
         // Only reachable if the middleware did not run; refuse rather than serve an anonymous socket.
         let _ = s.disconnect();
         return;
     };
     events::register(&s, &state, &session.caller);
+    expiry::register(&s, &state, &session.caller);
+    // Armed here, not in the middleware: the socket is in its namespace now, where the timer finds it.
+    expiry::arm(&s, &io, session.valid_until);
     let connection = ConnectionId::new(s.id.to_string());
     state.metrics().socket_connected();
     // Registered before presence is recorded, so that a close at any later point is reported (see
@@ -97,7 +108,8 @@ pub(crate) async fn on_connect(s: SocketRef, state: ChatState) {
     let disconnect_state = state.clone();
     let disconnect_caller = session.caller.clone();
     let disconnect_connection = connection.clone();
-    s.on_disconnect(move |_reason: DisconnectReason| {
+    s.on_disconnect(move |s: SocketRef, _reason: DisconnectReason| {
+        expiry::disarm(&s);
         let state = disconnect_state.clone();
         let caller = disconnect_caller.clone();
         let connection = disconnect_connection.clone();

@@ -11,7 +11,9 @@
 //!    announces `presence { online: true }` to their contacts), then emits
 //!    `ready { userId, tenantId, eventSeq, presence }`, where `presence` lists the contacts online now;
 //! 3. on disconnect, the socket is reported closed; the user's last socket announces
-//!    `presence { online: false, lastSeenAt }`.
+//!    `presence { online: false, lastSeenAt }`;
+//! 4. when the token the socket connected with expires, it receives `session.expired` and is disconnected,
+//!    unless it handed over a fresh token with `session.refresh` first (see `expiry`).
 //!
 //! Replay race: the socket joins its room *before* reading the stream, so nothing committed afterwards is
 //! missed; an event committed in between may arrive twice (live and replayed), and live events may
@@ -21,6 +23,7 @@
 
 mod connect;
 mod events;
+mod expiry;
 
 use std::borrow::Cow;
 
@@ -32,6 +35,7 @@ use crate::state::ChatState;
 
 pub use connect::HandshakeAuth;
 pub use events::{AckError, AckReply};
+pub use expiry::{SESSION_EXPIRED, SESSION_REFRESH};
 
 /// Where the Socket.IO endpoint is served unless an embedder picks another path.
 pub const DEFAULT_SOCKET_PATH: &str = "/socket.io";
@@ -70,9 +74,9 @@ pub fn register_namespace(io: &SocketIo, state: ChatState) {
             let state = mw_state.clone();
             async move { connect::authenticate(s, io, state, auth.unwrap_or_default()).await }
         };
-    let handler = move |s: socketioxide::extract::SocketRef| {
+    let handler = move |s: socketioxide::extract::SocketRef, io: SocketIo| {
         let state = state.clone();
-        async move { connect::on_connect(s, state).await }
+        async move { connect::on_connect(s, io, state).await }
     };
     io.ns("/", handler.with(middleware));
 }

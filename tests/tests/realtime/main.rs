@@ -7,3 +7,4 @@ mod connect;
 mod flow;
 mod presence;
 mod rich;
+mod security;
