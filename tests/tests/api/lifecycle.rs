@@ -1,6 +1,7 @@
 //! Start-up, shutdown, restart, key configurations and other stores.
 
 use chat_host::config::{Config, JwtKeyConfig};
+use chat_infrastructure::persistence::testing::fresh_postgres_schema;
 use chat_tests::{TestUser, claims_for, send, spawn_app, spawn_app_in, spawn_app_with, temp_dir, test_config};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
@@ -100,6 +101,8 @@ async fn the_flow_works_on_postgresql() {
         println!("skipped: set CHAT_TEST_DATABASE_URL=postgres://… to run the black-box flow on PostgreSQL");
         return;
     };
+    // A schema of its own: never the shared database's public schema, which other runs migrate too.
+    let url = fresh_postgres_schema(&url).await.unwrap();
     let app = spawn_app_with(|c| c.database.url = url).await;
     let alice = TestUser::new("alice");
     let bob = TestUser::new("bob");
