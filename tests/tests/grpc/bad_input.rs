@@ -5,7 +5,7 @@ use chat_tests::{TestUser, b64url, claims_for, sign};
 use serde_json::json;
 use tonic::{Code, Request};
 
-use crate::support::{as_user, assert_code, spawn_grpc, with_token};
+use crate::support::{as_user, assert_code, spawn_grpc, spawn_grpc_with, with_token};
 
 #[tokio::test]
 async fn calls_without_a_valid_token_are_unauthenticated() {
@@ -159,4 +159,47 @@ async fn malformed_requests_are_invalid_arguments_naming_the_field() {
     assert!(page.messages.is_empty());
     assert!(grpc.healthy().await);
     grpc.send(&alice, &conversation, "still fine").await;
+}
+
+#[tokio::test]
+async fn sends_past_the_rate_limit_are_resource_exhausted_with_a_retry_hint_and_store_nothing() {
+    let grpc = spawn_grpc_with(|c| {
+        c.rate_limits.send = chat_host::config::RateLimit { period: std::time::Duration::from_secs(60), burst: 2 };
+    })
+    .await;
+    let alice = TestUser::new("alice");
+    let bob = TestUser::new("bob");
+    grpc.app.touch(&bob).await;
+    let conversation = grpc.direct(&alice, &bob).await;
+
+    let mut refused = 0;
+    for i in 0..5 {
+        let input = proto::CreateMessageInput {
+            conversation_id: conversation.clone(),
+            data: Some(proto::MessageInput { text: format!("m{i}") }),
+            ..Default::default()
+        };
+        match grpc.messages().send(as_user(&alice, input)).await {
+            Ok(_) => assert!(i < 2, "send {i} passed the burst of 2"),
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "send {i}: {status:?}");
+                let retry_ms: u64 = status
+                    .metadata()
+                    .get("retry-after-ms")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .expect("retry-after-ms metadata");
+                assert!(retry_ms > 0 && retry_ms <= 60_000, "{retry_ms}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(refused, 3);
+
+    // Only the admitted sends were stored.
+    let request = proto::GetConversation { id: conversation, ..Default::default() };
+    let stored = grpc.conversations().messages(as_user(&bob, request)).await.unwrap().into_inner().messages;
+    let texts: Vec<_> = stored.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts.contains(&"m0") && texts.contains(&"m1"), "{texts:?}");
 }
