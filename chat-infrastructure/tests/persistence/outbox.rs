@@ -1,0 +1,244 @@
+//! The outbox relay on PostgreSQL: committed events that were not published are published once, with the
+//! positions the commit gave them; published (marked) ones are not; claims keep two relays apart; rolled
+//! back changes are never announced. Time is passed to each pass, so nothing here sleeps.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_application::realtime::{RecordingChatMessageSender, realtime_event};
+use chat_application::{RealTimeChatMessageSender, RealtimeEvent};
+use chat_domain::event::CommittedEvent;
+use chat_domain::messaging::{MessagingManager, SendTarget};
+use chat_domain::testing::fixtures::{commit, refused, seed_user, send, send_cmd};
+use chat_domain::{DomainError, EventSeq, Repositories, TenantId, UserId, WorkError};
+use chat_infrastructure::persistence::{SeaOrmChatStore, SeaOrmOutbox, StoreOptions};
+use chat_infrastructure::realtime::{OutboxRelay, OutboxRelayOptions, OutboxStats, PublishedLog};
+use chrono::{DateTime, Utc};
+use sea_orm::ConnectionTrait;
+
+use crate::support;
+
+/// A store and an outbox on one fresh PostgreSQL schema, or `None` (printed) without the database.
+async fn pg() -> Option<(String, SeaOrmChatStore, Repositories, SeaOrmOutbox)> {
+    let Some(url) = support::postgres_url().await else {
+        println!("skipped: {} is not set; the outbox relay needs PostgreSQL", support::PG_ENV);
+        return None;
+    };
+    let store = SeaOrmChatStore::connect(StoreOptions::new(url.clone())).await.expect("PostgreSQL store");
+    let repos = Repositories::from_store(Arc::new(store.clone()));
+    let outbox = SeaOrmOutbox::connect(&url).await.expect("outbox");
+    Some((url, store, repos, outbox))
+}
+
+fn options() -> OutboxRelayOptions {
+    OutboxRelayOptions { grace: Duration::from_secs(2), ..OutboxRelayOptions::default() }
+}
+
+fn relay(outbox: &SeaOrmOutbox, publisher: Arc<dyn RealTimeChatMessageSender>) -> OutboxRelay {
+    OutboxRelay::new(outbox.clone(), publisher, options(), Arc::new(OutboxStats::default()))
+}
+
+/// Sends `n` direct messages from `a` to `b` at `now`; returns the events each commit handed back.
+async fn sends(repos: &Repositories, tenant: TenantId, a: UserId, b: UserId, n: usize, now: DateTime<Utc>) -> Vec<CommittedEvent> {
+    let mut events = Vec::new();
+    for i in 0..n {
+        events.extend(send(repos, send_cmd(tenant, a, SendTarget::User(b), &format!("m{i}"), now)).await.events);
+    }
+    events
+}
+
+/// An event as a sender is given it, with recipients in a fixed order (so relayed and inline compare).
+fn normalized(mut event: RealtimeEvent) -> RealtimeEvent {
+    event.recipients.sort();
+    event
+}
+
+fn expected(committed: &[CommittedEvent]) -> Vec<RealtimeEvent> {
+    committed.iter().map(|c| normalized(realtime_event(c))).collect()
+}
+
+fn positions(events: &[RealtimeEvent]) -> BTreeSet<(UserId, EventSeq)> {
+    events.iter().flat_map(|e| e.recipients.iter().filter_map(|(u, s)| s.map(|s| (*u, s)))).collect()
+}
+
+fn secs(n: i64) -> chrono::Duration {
+    chrono::Duration::seconds(n)
+}
+
+#[tokio::test]
+async fn committed_but_unpublished_events_are_published_once_after_the_grace_period() {
+    let Some((_, _store, repos, outbox)) = pg().await else { return };
+    let tenant = TenantId::HOST;
+    let (a, b) = (seed_user(&repos, tenant, "a").await, seed_user(&repos, tenant, "b").await);
+    let t0 = Utc::now();
+    let committed = sends(&repos, tenant, a, b, 3, t0).await;
+    assert_eq!(committed.len(), 3);
+
+    let recorder = Arc::new(RecordingChatMessageSender::new());
+    let relay = relay(&outbox, recorder.clone());
+    // Within the grace period the inline publisher still has time: nothing is relayed.
+    assert_eq!(relay.run_once(t0 + chrono::Duration::milliseconds(500)).await.unwrap(), 0);
+    assert!(recorder.events().is_empty());
+
+    // After it, exactly the committed events go out, with the positions their commit gave them.
+    assert_eq!(relay.run_once(t0 + secs(3)).await.unwrap(), 3);
+    let relayed: Vec<RealtimeEvent> = recorder.events().into_iter().map(normalized).collect();
+    assert_eq!(relayed, expected(&committed));
+
+    // They are marked now: later passes (of this relay or a fresh one) publish nothing more.
+    assert_eq!(relay.run_once(t0 + secs(4)).await.unwrap(), 0);
+    let fresh_recorder = Arc::new(RecordingChatMessageSender::new());
+    let fresh = self::relay(&outbox, fresh_recorder.clone());
+    assert_eq!(fresh.run_once(t0 + secs(5)).await.unwrap(), 0);
+    assert_eq!(recorder.events().len(), 3);
+    assert!(fresh_recorder.events().is_empty());
+}
+
+#[tokio::test]
+async fn events_published_inline_are_not_republished() {
+    let Some((_, store, repos, outbox)) = pg().await else { return };
+    let tenant = TenantId::HOST;
+    let (a, b) = (seed_user(&repos, tenant, "a").await, seed_user(&repos, tenant, "b").await);
+    let t0 = Utc::now();
+    let published = sends(&repos, tenant, a, b, 2, t0).await;
+    let lost = sends(&repos, tenant, b, a, 1, t0).await;
+
+    // The inline path records what it published; the marker writer stores it in the background.
+    let (log, _writer) = PublishedLog::start(outbox.clone(), Arc::new(OutboxStats::default()));
+    log.record(&published.iter().map(realtime_event).collect::<Vec<_>>());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let row = store
+            .connection()
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT count(*) AS n FROM outbox_published",
+            ))
+            .await
+            .unwrap();
+        if row.and_then(|r| r.try_get::<i64>("", "n").ok()) == Some(2) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the markers were not written");
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let recorder = Arc::new(RecordingChatMessageSender::new());
+    let n = relay(&outbox, recorder.clone()).run_once(t0 + secs(3)).await.unwrap();
+    let relayed: Vec<RealtimeEvent> = recorder.events().into_iter().map(normalized).collect();
+    // (Replying also moved b's read watermark: that commit recorded two events.)
+    assert_eq!(n, lost.len());
+    assert_eq!(relayed, expected(&lost), "only the event whose publication was lost");
+}
+
+#[tokio::test]
+async fn rolled_back_changes_are_never_announced() {
+    let Some((_, _store, repos, outbox)) = pg().await else { return };
+    let tenant = TenantId::HOST;
+    let (a, b) = (seed_user(&repos, tenant, "a").await, seed_user(&repos, tenant, "b").await);
+    let t0 = Utc::now();
+    // A unit that records a message and its event, then fails: rolled back as a whole.
+    let error = refused(&repos, move |tx| {
+        Box::pin(async move {
+            MessagingManager::default().send(tx, send_cmd(tenant, a, SendTarget::User(b), "never", t0)).await?;
+            Err::<(), WorkError>(DomainError::NotFound("a later step").into())
+        })
+    })
+    .await;
+    assert!(matches!(error, WorkError::Domain(DomainError::NotFound(_))), "{error}");
+    let kept = commit(&repos, move |tx| {
+        Box::pin(async move {
+            MessagingManager::default().send(tx, send_cmd(tenant, a, SendTarget::User(b), "kept", t0)).await
+        })
+    })
+    .await;
+
+    let recorder = Arc::new(RecordingChatMessageSender::new());
+    assert_eq!(relay(&outbox, recorder.clone()).run_once(t0 + secs(3)).await.unwrap(), 1);
+    let relayed: Vec<RealtimeEvent> = recorder.events().into_iter().map(normalized).collect();
+    assert_eq!(relayed, expected(&kept.events));
+    assert_eq!(relayed[0].data["text"], "kept");
+}
+
+#[tokio::test]
+async fn a_failed_publish_leaves_the_events_for_the_next_pass() {
+    let Some((_, _store, repos, outbox)) = pg().await else { return };
+    let tenant = TenantId::HOST;
+    let (a, b) = (seed_user(&repos, tenant, "a").await, seed_user(&repos, tenant, "b").await);
+    let t0 = Utc::now();
+    let committed = sends(&repos, tenant, a, b, 2, t0).await;
+    let recorder = Arc::new(RecordingChatMessageSender::new());
+    let relay = relay(&outbox, recorder.clone());
+    recorder.set_failing(true);
+    assert!(relay.run_once(t0 + secs(3)).await.is_err(), "the broker did not take them");
+    recorder.set_failing(false);
+    assert_eq!(relay.run_once(t0 + secs(4)).await.unwrap(), 2);
+    let relayed: Vec<RealtimeEvent> = recorder.events().into_iter().map(normalized).collect();
+    assert_eq!(relayed, expected(&committed));
+}
+
+#[tokio::test]
+async fn a_claimed_batch_is_invisible_to_another_relay_until_released() {
+    let Some((url, _store, repos, outbox)) = pg().await else { return };
+    let other = SeaOrmOutbox::connect(&url).await.unwrap();
+    let tenant = TenantId::HOST;
+    let (a, b) = (seed_user(&repos, tenant, "a").await, seed_user(&repos, tenant, "b").await);
+    let t0 = Utc::now();
+    sends(&repos, tenant, a, b, 3, t0).await;
+    let (from, to) = (t0 - secs(60), t0 + secs(1));
+
+    let first = outbox.claim(from, to, 10, t0).await.unwrap();
+    assert_eq!(first.events().len(), 3);
+    // Another node's relay skips the locked rows instead of waiting for them or taking them too.
+    let second = other.claim(from, to, 10, t0).await.unwrap();
+    assert!(second.events().is_empty());
+    second.release().await.unwrap();
+    // Released (the publish failed): they are up for grabs again.
+    first.release().await.unwrap();
+    let third = other.claim(from, to, 10, t0).await.unwrap();
+    assert_eq!(third.events().len(), 3);
+    third.commit().await.unwrap();
+    // Committed: published for good.
+    let fourth = outbox.claim(from, to, 10, t0).await.unwrap();
+    assert!(fourth.events().is_empty());
+    fourth.release().await.unwrap();
+}
+
+#[tokio::test]
+async fn two_relays_racing_over_one_backlog_publish_each_event_exactly_once() {
+    let Some((url, _store, repos, outbox)) = pg().await else { return };
+    let tenant = TenantId::HOST;
+    let users: Vec<UserId> = {
+        let mut v = Vec::new();
+        for i in 0..4 {
+            v.push(seed_user(&repos, tenant, &format!("u{i}")).await);
+        }
+        v
+    };
+    let t0 = Utc::now();
+    let mut committed = Vec::new();
+    for i in 0..120 {
+        let (from, to) = (users[i % 4], users[(i + 1) % 4]);
+        committed.extend(send(&repos, send_cmd(tenant, from, SendTarget::User(to), &format!("m{i}"), t0)).await.events);
+    }
+    let small = OutboxRelayOptions { batch: 8, ..options() };
+    let (rec_a, rec_b) = (Arc::new(RecordingChatMessageSender::new()), Arc::new(RecordingChatMessageSender::new()));
+    let relay_a = OutboxRelay::new(outbox.clone(), rec_a.clone(), small, Arc::new(OutboxStats::default()));
+    let other = SeaOrmOutbox::connect(&url).await.unwrap();
+    let relay_b = OutboxRelay::new(other, rec_b.clone(), small, Arc::new(OutboxStats::default()));
+    let now = t0 + secs(3);
+    let (ra, rb) = tokio::join!(relay_a.run_once(now), relay_b.run_once(now));
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    // A pass ends when a claim comes back short, which a locked batch of the other relay can cause; a
+    // second round picks up what is left.
+    let (ra2, rb2) = tokio::join!(relay_a.run_once(now), relay_b.run_once(now));
+    let (ra2, rb2) = (ra2.unwrap(), rb2.unwrap());
+    println!("relay A published {ra}+{ra2}, relay B {rb}+{rb2}");
+    assert_eq!(ra + rb + ra2 + rb2, committed.len(), "every event once, none twice");
+    let (on_a, on_b) = (positions(&rec_a.events()), positions(&rec_b.events()));
+    assert!(on_a.is_disjoint(&on_b), "an event was published by both relays");
+    let all: BTreeSet<_> = on_a.union(&on_b).copied().collect();
+    assert_eq!(all, positions(&expected(&committed)));
+}
