@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 pub use chat_infrastructure::persistence::{DatabaseConfig, Durability};
+pub use chat_infrastructure::realtime::OutboxRelayOptions;
 
 /// Whether a database URL selects the in-memory store (`memory:`): nothing survives a restart; for tests
 /// and demos.
@@ -125,6 +126,8 @@ pub struct Config {
     pub limits: HostLimits,
     /// How long a graceful shutdown waits for in-flight requests before giving up.
     pub shutdown_grace: std::time::Duration,
+    /// Cluster mode on PostgreSQL: how the outbox relay paces itself (`CHAT_OUTBOX_*`).
+    pub outbox_relay: OutboxRelayOptions,
 }
 
 impl fmt::Debug for Config {
@@ -139,6 +142,7 @@ impl fmt::Debug for Config {
             .field("blob_dir", &self.blob_dir)
             .field("allowed_origins", &self.allowed_origins)
             .field("limits", &self.limits)
+            .field("outbox_relay", &self.outbox_relay)
             .finish_non_exhaustive()
     }
 }
@@ -160,6 +164,7 @@ impl Default for Config {
             allowed_origins: AllowedOrigins::SameOrigin,
             limits: HostLimits::default(),
             shutdown_grace: std::time::Duration::from_secs(30),
+            outbox_relay: OutboxRelayOptions::default(),
         }
     }
 }

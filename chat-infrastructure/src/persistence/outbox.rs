@@ -86,7 +86,8 @@ impl SeaOrmOutbox {
                  WHERE (ue.tenant_id, ue.user_id, ue.event_seq) IN ({rows}) \
                  ON CONFLICT (tenant_id, event_id) DO NOTHING"
             );
-            marked += self.db.execute_raw(stmt(DbBackend::Postgres, &sql, values)).await.map_err(db_err)?.rows_affected();
+            marked +=
+                self.db.execute_raw(stmt(DbBackend::Postgres, &sql, values)).await.map_err(db_err)?.rows_affected();
         }
         Ok(marked)
     }
@@ -180,7 +181,11 @@ impl SeaOrmOutbox {
     /// Deletes the markers of events recorded before `older_than` (the relay no longer looks that far back).
     pub async fn prune(&self, older_than: DateTime<Utc>) -> Result<u64, RepositoryError> {
         self.db
-            .execute_raw(stmt(DbBackend::Postgres, "DELETE FROM outbox_published WHERE at < ?", vec![older_than.into()]))
+            .execute_raw(stmt(
+                DbBackend::Postgres,
+                "DELETE FROM outbox_published WHERE at < ?",
+                vec![older_than.into()],
+            ))
             .await
             .map(|r| r.rows_affected())
             .map_err(db_err)

@@ -153,7 +153,9 @@ impl RealTimeChatMessageSender for EventBusChatMessageSender {
                     }
                     // Committed and stored already: an outbox relay publishes them later, and other nodes'
                     // clients catch up with `sync` meanwhile.
-                    Err(error) => tracing::warn!(%error, events = events.len(), "events not published to the other nodes"),
+                    Err(error) => {
+                        tracing::warn!(%error, events = events.len(), "events not published to the other nodes")
+                    }
                 }
             }
             Err(error) => tracing::error!(%error, "events could not be encoded for the event bus"),

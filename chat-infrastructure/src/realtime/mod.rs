@@ -12,5 +12,7 @@ mod outbox_relay;
 mod socketio;
 
 pub use event_bus::{EventBusChatMessageSender, EventRelay, REALTIME_CHANNEL};
-pub use outbox_relay::{OutboxRelay, OutboxRelayOptions, OutboxRelayTask, OutboxStats, PublishedLog, PublishedLogTask, RelayError};
+pub use outbox_relay::{
+    OutboxRelay, OutboxRelayOptions, OutboxRelayTask, OutboxStats, PublishedLog, PublishedLogTask, RelayError,
+};
 pub use socketio::{SocketIoChatMessageSender, user_room};

@@ -197,7 +197,11 @@ impl OutboxRelay {
         }
         if relayed > 0 {
             self.stats.lag_ms.store(i64::try_from(lag.as_millis()).unwrap_or(i64::MAX), Ordering::Relaxed);
-            tracing::info!(relayed, lag_ms = lag.as_millis(), "outbox relay published events that were not published inline");
+            tracing::info!(
+                relayed,
+                lag_ms = lag.as_millis(),
+                "outbox relay published events that were not published inline"
+            );
         }
         self.stats.last_pass_ms.store(Utc::now().timestamp_millis(), Ordering::Relaxed);
         Ok(relayed)

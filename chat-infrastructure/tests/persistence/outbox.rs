@@ -40,7 +40,14 @@ fn relay(outbox: &SeaOrmOutbox, publisher: Arc<dyn RealTimeChatMessageSender>) -
 }
 
 /// Sends `n` direct messages from `a` to `b` at `now`; returns the events each commit handed back.
-async fn sends(repos: &Repositories, tenant: TenantId, a: UserId, b: UserId, n: usize, now: DateTime<Utc>) -> Vec<CommittedEvent> {
+async fn sends(
+    repos: &Repositories,
+    tenant: TenantId,
+    a: UserId,
+    b: UserId,
+    n: usize,
+    now: DateTime<Utc>,
+) -> Vec<CommittedEvent> {
     let mut events = Vec::new();
     for i in 0..n {
         events.extend(send(repos, send_cmd(tenant, a, SendTarget::User(b), &format!("m{i}"), now)).await.events);
