@@ -33,6 +33,14 @@ use crate::persistence::{PublishedKey, SeaOrmOutbox};
 /// after their timestamp, and not published inline, reach clients through `sync` only.
 const LATE_COMMIT_MARGIN: Duration = Duration::from_secs(10);
 
+/// How often a pass looks back over [`LATE_COMMIT_MARGIN`]; the other passes read only what is new since
+/// the previous one, so that a pass costs what arrived in one interval, not in the whole margin.
+const RESCAN_EVERY: Duration = Duration::from_secs(5);
+
+/// Longest pause after failed passes (the pause doubles from `interval` with each failure in a row), so
+/// that a node cut off from its broker does not claim and release the same backlog twice a second.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
 /// How many batches one pass claims at most, so that a pass ends even under a steady backlog.
 const MAX_BATCHES_PER_PASS: usize = 64;
 
@@ -128,8 +136,16 @@ pub struct OutboxRelay {
     publisher: Arc<dyn RealTimeChatMessageSender>,
     options: OutboxRelayOptions,
     stats: Arc<OutboxStats>,
+    window: Mutex<Window>,
+}
+
+/// Where the previous passes got to.
+#[derive(Debug, Default, Clone, Copy)]
+struct Window {
     // The end of the window the latest complete pass covered.
-    cursor: Mutex<Option<DateTime<Utc>>>,
+    cursor: Option<DateTime<Utc>>,
+    // When the latest pass that looked back over the late-commit margin started.
+    rescanned: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for OutboxRelay {
@@ -148,18 +164,31 @@ impl OutboxRelay {
         stats: Arc<OutboxStats>,
     ) -> Self {
         let horizon = options.horizon.min(Duration::from_secs(24 * 3600));
-        Self { outbox, publisher, options: OutboxRelayOptions { horizon, ..options }, stats, cursor: Mutex::new(None) }
+        let options = OutboxRelayOptions { horizon, ..options };
+        Self { outbox, publisher, options, stats, window: Mutex::new(Window::default()) }
     }
 
-    /// One pass at time `now`: claims and publishes, batch by batch, the unmarked events recorded between
-    /// the horizon (or a little before the previous pass's end) and `now - grace`. Returns how many events
-    /// it published. On an error the events of the failed batch stay unpublished and the window is not
-    /// advanced, so the next pass tries again.
+    /// One pass at time `now`: claims and publishes, batch by batch, the unmarked events recorded up to
+    /// `now - grace` since the previous complete pass ended (every few seconds, and on the first pass, from
+    /// a late-commit margin before that; never before the horizon). Returns how many events it published.
+    /// On an error the events of the failed batch stay unpublished and the window is not advanced, so the
+    /// next pass tries again from the same point.
+    ///
+    /// The first pass does not look back to the horizon: events committed before this relay started
+    /// were either relayed by the nodes running then, or reach clients through the catch-up of their
+    /// (re)connection, since no node was up to hold their sockets.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<usize, RelayError> {
         let to = now - chrono_duration(self.options.grace);
         let oldest = now - chrono_duration(self.options.horizon);
-        let cursor = *self.cursor.lock().unwrap_or_else(|p| p.into_inner());
-        let from = cursor.map_or(oldest, |c| (c - chrono_duration(LATE_COMMIT_MARGIN)).max(oldest));
+        let margin = chrono_duration(LATE_COMMIT_MARGIN);
+        let window = *self.window.lock().unwrap_or_else(|p| p.into_inner());
+        let rescan = window.rescanned.is_none_or(|at| now - at >= chrono_duration(RESCAN_EVERY));
+        let from = match window.cursor {
+            Some(cursor) if !rescan => cursor,
+            Some(cursor) => cursor - margin,
+            None => to - margin,
+        }
+        .max(oldest);
         if from > to {
             return Ok(0);
         }
@@ -193,7 +222,11 @@ impl OutboxRelay {
             }
         }
         if complete {
-            *self.cursor.lock().unwrap_or_else(|p| p.into_inner()) = Some(to);
+            let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());
+            window.cursor = Some(to);
+            if rescan {
+                window.rescanned = Some(now);
+            }
         }
         if relayed > 0 {
             self.stats.lag_ms.store(i64::try_from(lag.as_millis()).unwrap_or(i64::MAX), Ordering::Relaxed);
@@ -221,15 +254,27 @@ impl OutboxRelay {
             let mut ticker = tokio::time::interval(self.options.interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut pruned_at: Option<tokio::time::Instant> = None;
+            let mut failures: u32 = 0;
+            let mut resume_at = tokio::time::Instant::now();
             loop {
                 tokio::select! {
                     _ = &mut stop_rx => return,
                     _ = ticker.tick() => {}
                 }
+                if tokio::time::Instant::now() < resume_at {
+                    continue;
+                }
                 let now = Utc::now();
-                if let Err(error) = self.run_once(now).await {
-                    self.stats.failures.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(%error, "outbox relay pass failed; retrying at the next one");
+                match self.run_once(now).await {
+                    Ok(_) => failures = 0,
+                    Err(error) => {
+                        failures = failures.saturating_add(1);
+                        let pause = self.options.interval.saturating_mul(2u32.saturating_pow(failures.min(16)));
+                        let pause = pause.min(MAX_BACKOFF);
+                        resume_at = tokio::time::Instant::now() + pause;
+                        self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(%error, retry_in = ?pause, "outbox relay pass failed");
+                    }
                 }
                 if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
                     pruned_at = Some(tokio::time::Instant::now());

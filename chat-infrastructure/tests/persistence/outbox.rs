@@ -249,3 +249,25 @@ async fn two_relays_racing_over_one_backlog_publish_each_event_exactly_once() {
     let all: BTreeSet<_> = on_a.union(&on_b).copied().collect();
     assert_eq!(all, positions(&expected(&committed)));
 }
+
+#[tokio::test]
+async fn an_event_committed_long_after_its_timestamp_is_found_by_the_look_back() {
+    let Some((_, _store, repos, outbox)) = pg().await else { return };
+    let tenant = TenantId::HOST;
+    let (a, b) = (seed_user(&repos, tenant, "a").await, seed_user(&repos, tenant, "b").await);
+    let t0 = Utc::now();
+    let recorder = Arc::new(RecordingChatMessageSender::new());
+    let relay = relay(&outbox, recorder.clone());
+    assert_eq!(relay.run_once(t0 + secs(3)).await.unwrap(), 0, "nothing yet");
+    // A unit stamped before the window the relay has already covered commits only now (it waited in the
+    // writer's queue), and its publication is lost.
+    let late = sends(&repos, tenant, a, b, 1, t0 - secs(1)).await;
+    // Passes go on; within a few seconds one looks back over the late-commit margin and finds it.
+    let mut relayed = 0;
+    for step in 4..=12 {
+        relayed += relay.run_once(t0 + secs(step)).await.unwrap();
+    }
+    assert_eq!(relayed, 1);
+    let published: Vec<RealtimeEvent> = recorder.events().into_iter().map(normalized).collect();
+    assert_eq!(published, expected(&late));
+}
