@@ -228,23 +228,44 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failing_bus_never_fails_the_call_and_local_delivery_still_happens() {
-        struct DownBus;
-        #[async_trait]
-        impl DistributedEventBus for DownBus {
-            async fn publish(&self, _: &str, _: Vec<u8>) -> Result<(), BusError> {
-                Err(BusError::Unavailable("down".into()))
-            }
-            async fn subscribe(&self, _: &str) -> Result<crate::bus::BusSubscription, BusError> {
-                Err(BusError::Unavailable("down".into()))
-            }
-            async fn check(&self) -> Result<(), BusError> {
-                Err(BusError::Unavailable("down".into()))
-            }
-            fn kind(&self) -> &'static str {
-                "down"
-            }
+    async fn the_relays_publisher_publishes_before_delivering_locally_and_fails_when_the_bus_does() {
+        let bus: Arc<dyn DistributedEventBus> = Arc::new(InProcessEventBus::new());
+        let (local_a, local_b) =
+            (Arc::new(RecordingChatMessageSender::new()), Arc::new(RecordingChatMessageSender::new()));
+        let a = EventBusChatMessageSender::new(bus.clone(), local_a.clone());
+        let b = EventBusChatMessageSender::new(bus.clone(), local_b.clone());
+        let (_relay_a, _relay_b) = match (a.start().await, b.start().await) {
+            (Ok(ra), Ok(rb)) => (ra, rb),
+            _ => panic!("relays did not start"),
+        };
+        assert!(a.republisher().deliver(&[event(1)]).await.is_ok());
+        assert_eq!(wait_for(&local_b, 1).await.len(), 1, "the other node gets it through the bus");
+        assert_eq!(local_a.events().len(), 1, "this node's sockets get it once");
+
+        let down = EventBusChatMessageSender::new(Arc::new(DownBus), local_a.clone());
+        assert!(down.republisher().deliver(&[event(2)]).await.is_err(), "the relay must know");
+        assert_eq!(local_a.events().len(), 1, "nothing repeated to local sockets while the broker is away");
+    }
+
+    struct DownBus;
+    #[async_trait]
+    impl DistributedEventBus for DownBus {
+        async fn publish(&self, _: &str, _: Vec<u8>) -> Result<(), BusError> {
+            Err(BusError::Unavailable("down".into()))
         }
+        async fn subscribe(&self, _: &str) -> Result<crate::bus::BusSubscription, BusError> {
+            Err(BusError::Unavailable("down".into()))
+        }
+        async fn check(&self) -> Result<(), BusError> {
+            Err(BusError::Unavailable("down".into()))
+        }
+        fn kind(&self) -> &'static str {
+            "down"
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_bus_never_fails_the_call_and_local_delivery_still_happens() {
         let local = Arc::new(RecordingChatMessageSender::new());
         let sender = EventBusChatMessageSender::new(Arc::new(DownBus), local.clone());
         assert!(sender.deliver(&[event(1)]).await.is_ok());
