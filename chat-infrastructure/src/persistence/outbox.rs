@@ -79,12 +79,13 @@ impl SeaOrmOutbox {
             for key in chunk {
                 values.extend([key.tenant.as_uuid().into(), key.user.as_uuid().into(), key.seq.value().into()]);
             }
-            // The event of each key is found through `user_events`' primary key.
+            // The event of each key is found through `user_events`' primary key. (A join with a VALUES list,
+            // not a row-value `IN`: PostgreSQL plans a 500-row `IN` as an OR of index scans, ~0.4 s.)
             let sql = format!(
                 "INSERT INTO outbox_published (tenant_id, event_id, at, published_at) \
-                 SELECT ue.tenant_id, ue.event_id, ue.at, ? FROM user_events ue \
-                 WHERE (ue.tenant_id, ue.user_id, ue.event_seq) IN ({rows}) \
-                 ON CONFLICT (tenant_id, event_id) DO NOTHING"
+                 SELECT ue.tenant_id, ue.event_id, ue.at, ? FROM (VALUES {rows}) AS k (tenant_id, user_id, event_seq) \
+                 JOIN user_events ue ON ue.tenant_id = k.tenant_id AND ue.user_id = k.user_id \
+                 AND ue.event_seq = k.event_seq ON CONFLICT (tenant_id, event_id) DO NOTHING"
             );
             marked +=
                 self.db.execute_raw(stmt(DbBackend::Postgres, &sql, values)).await.map_err(db_err)?.rows_affected();
