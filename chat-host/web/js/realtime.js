@@ -105,8 +105,8 @@ function acceptEventSeq(seq) {
 }
 
 // How long a hole in the eventSeqs may stay before we ask for it: in a cluster, an event whose node died
-// before publishing it arrives through another node's relay a couple of seconds late.
-const GAP_WAIT_MS = 4000;
+// before publishing it arrives through another node's relay about 4.5 s after it was recorded.
+const GAP_WAIT_MS = 6000;
 let gapTimer = null;
 
 function noteGap() {

@@ -29,5 +29,5 @@ mod writer;
 pub use integrity::{IntegrityProblem, IntegrityReport};
 pub use migration::Migrator;
 pub use options::{Backend, DatabaseConfig, Durability, StoreOptions};
-pub use outbox::{OutboxClaim, PublishedKey, SeaOrmOutbox};
+pub use outbox::{OutboxClaim, PublishedKey, SeaOrmOutbox, StoredEventKey};
 pub use store::SeaOrmChatStore;

@@ -93,27 +93,39 @@ impl SeaOrmOutbox {
         Ok(marked)
     }
 
-    /// Claims up to `limit` events recorded in `[from, to]` that have no marker, oldest first: locks them,
-    /// skipping events another relay holds, and inserts their markers in a transaction that stays open
-    /// until the claim is committed or released.
+    /// Locks up to `limit` events recorded in `[from, to]` that have no marker, oldest first (after the
+    /// event `after`, when given: the last one of the previous batch), skipping events another relay
+    /// holds, in a transaction that stays open until the claim is committed or released.
+    /// [`OutboxClaim::take`] then marks the ones to publish.
     pub async fn claim(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        after: Option<StoredEventKey>,
         limit: usize,
-        now: DateTime<Utc>,
     ) -> Result<OutboxClaim, RepositoryError> {
         let tx = self.db.begin().await.map_err(db_err)?;
+        let mut values: Vec<Value> = vec![from.into(), to.into(), from.into(), to.into()];
+        let keyset = match after {
+            Some(key) => {
+                values.extend([key.at.into(), key.id.into()]);
+                "AND (e.at, e.id) > (?, ?) "
+            }
+            None => "",
+        };
+        values.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
         // A marker carries its event's `at`: bounding both sides by the window lets PostgreSQL merge two
         // short index ranges instead of reading every marker.
         let rows = tx
             .query_all_raw(stmt(
                 DbBackend::Postgres,
-                "SELECT e.tenant_id, e.id, e.payload, e.at FROM events e \
-                 WHERE e.at >= ? AND e.at <= ? AND NOT EXISTS (SELECT 1 FROM outbox_published p \
-                 WHERE p.tenant_id = e.tenant_id AND p.event_id = e.id AND p.at = e.at AND p.at >= ? AND p.at <= ?) \
-                 ORDER BY e.at, e.id LIMIT ? FOR UPDATE OF e SKIP LOCKED",
-                vec![from.into(), to.into(), from.into(), to.into(), i64::try_from(limit).unwrap_or(i64::MAX).into()],
+                &format!(
+                    "SELECT e.tenant_id, e.id, e.payload, e.at FROM events e \
+                     WHERE e.at >= ? AND e.at <= ? AND NOT EXISTS (SELECT 1 FROM outbox_published p \
+                     WHERE p.tenant_id = e.tenant_id AND p.event_id = e.id AND p.at = e.at AND p.at >= ? \
+                     AND p.at <= ?) {keyset}ORDER BY e.at, e.id LIMIT ? FOR UPDATE OF e SKIP LOCKED"
+                ),
+                values,
             ))
             .await
             .map_err(db_err)?;
@@ -123,62 +135,9 @@ impl SeaOrmOutbox {
             let id: Uuid = row.try_get("", "id").map_err(db_err)?;
             let payload: serde_json::Value = row.try_get("", "payload").map_err(db_err)?;
             let at: DateTime<Utc> = row.try_get("", "at").map_err(db_err)?;
-            candidates.push((tenant, id, payload, at));
+            candidates.push(Candidate { key: StoredEventKey { tenant: TenantId::from_uuid(tenant), id, at }, payload });
         }
-        if candidates.is_empty() {
-            return Ok(OutboxClaim { tx, events: Vec::new(), reactions: Vec::new(), scanned: 0 });
-        }
-        let scanned = candidates.len();
-
-        // The claim proper: a marker that another relay committed meanwhile (after this statement's snapshot
-        // was taken) conflicts, and that event is left out.
-        let mut values: Vec<Value> = Vec::with_capacity(candidates.len() * 3 + 1);
-        values.push(now.into());
-        for (tenant, id, _, at) in &candidates {
-            values.extend([(*tenant).into(), (*id).into(), (*at).into()]);
-        }
-        let rows = vec!["(?, ?, ?)"; candidates.len()].join(", ");
-        let sql = format!(
-            "INSERT INTO outbox_published (tenant_id, event_id, at, published_at) \
-             SELECT v.tenant_id, v.event_id, v.at, ? FROM (VALUES {rows}) AS v (tenant_id, event_id, at) \
-             ON CONFLICT (tenant_id, event_id) DO NOTHING RETURNING tenant_id, event_id"
-        );
-        let claimed: Vec<(Uuid, Uuid)> = tx
-            .query_all_raw(stmt(DbBackend::Postgres, &sql, values))
-            .await
-            .map_err(db_err)?
-            .into_iter()
-            .map(|r| Ok((r.try_get("", "tenant_id").map_err(db_err)?, r.try_get("", "event_id").map_err(db_err)?)))
-            .collect::<Result<_, RepositoryError>>()?;
-        candidates.retain(|(tenant, id, _, _)| claimed.contains(&(*tenant, *id)));
-        if candidates.is_empty() {
-            return Ok(OutboxClaim { tx, events: Vec::new(), reactions: Vec::new(), scanned });
-        }
-
-        let recipients = recipients(&tx, &candidates).await?;
-        let mut events = Vec::with_capacity(candidates.len());
-        let mut messages: HashMap<Uuid, Vec<MessageId>> = HashMap::new();
-        for (tenant, id, payload, at) in candidates {
-            let event: DomainEvent = mapping::from_json("event", payload)?;
-            if let DomainEvent::MessageCreated { message } | DomainEvent::MessageUpdated { message } = &event {
-                messages.entry(tenant).or_default().push(message.id);
-            }
-            let recipients = recipients.get(&(tenant, id)).cloned().unwrap_or_default();
-            events.push(CommittedEvent { tenant: TenantId::from_uuid(tenant), event: Arc::new(event), recipients, at });
-        }
-        let mut reactions = Vec::new();
-        for (tenant, ids) in messages {
-            let rows = reaction::Entity::find()
-                .filter(reaction::Column::TenantId.eq(tenant))
-                .filter(reaction::Column::MessageId.is_in(ids.iter().map(|m| m.as_uuid())))
-                .all(&tx)
-                .await
-                .map_err(db_err)?;
-            for row in rows {
-                reactions.push(mapping::reaction_from_row(row)?);
-            }
-        }
-        Ok(OutboxClaim { tx, events, reactions, scanned })
+        Ok(OutboxClaim { tx, candidates, events: Vec::new(), reactions: Vec::new() })
     }
 
     /// Deletes the markers of events recorded before `older_than` (the relay no longer looks that far back).
@@ -199,15 +158,16 @@ impl SeaOrmOutbox {
 /// the event's `at`, which its index serves, so this reads the batch's time range rather than the table.
 async fn recipients(
     tx: &DatabaseTransaction,
-    candidates: &[(Uuid, Uuid, serde_json::Value, DateTime<Utc>)],
+    candidates: &[Candidate],
 ) -> Result<HashMap<(Uuid, Uuid), Vec<(UserId, EventSeq)>>, RepositoryError> {
-    let (mut from, mut to) = (candidates[0].3, candidates[0].3);
-    for (_, _, _, at) in candidates {
-        from = from.min(*at);
-        to = to.max(*at);
+    let Some(first) = candidates.first() else { return Ok(HashMap::new()) };
+    let (mut from, mut to) = (first.key.at, first.key.at);
+    for c in candidates {
+        from = from.min(c.key.at);
+        to = to.max(c.key.at);
     }
     let mut values: Vec<Value> = vec![from.into(), to.into()];
-    values.extend(candidates.iter().map(|(_, id, _, _)| Value::from(*id)));
+    values.extend(candidates.iter().map(|c| Value::from(c.key.id)));
     let sql = format!(
         "SELECT tenant_id, event_id, user_id, event_seq FROM user_events \
          WHERE at >= ? AND at <= ? AND event_id IN ({}) ORDER BY tenant_id, event_id, user_id",
@@ -224,36 +184,126 @@ async fn recipients(
     Ok(out)
 }
 
-/// Events claimed for publishing, with their markers inserted but not committed. Commit after publishing;
-/// release (or drop) when publishing failed, so that a relay tries again.
+/// A stored event's key, as a relay sees it before publishing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StoredEventKey {
+    /// Tenant.
+    pub tenant: TenantId,
+    /// The event's id.
+    pub id: Uuid,
+    /// When it was recorded (the clock of the node that recorded it).
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+struct Candidate {
+    key: StoredEventKey,
+    payload: serde_json::Value,
+}
+
+/// Unpublished events locked by one relay. [`take`](Self::take) marks those it will publish (markers
+/// inserted, not committed); commit after publishing; release (or drop) when publishing failed, so that a
+/// relay tries again.
 #[derive(Debug)]
 pub struct OutboxClaim {
     tx: DatabaseTransaction,
+    candidates: Vec<Candidate>,
     events: Vec<CommittedEvent>,
     reactions: Vec<Reaction>,
-    scanned: usize,
 }
 
 impl OutboxClaim {
-    /// The claimed events, oldest first, each with every recipient's position (as the unit of work that
-    /// recorded it handed them back after its commit).
+    /// The locked events, oldest first.
+    pub fn candidates(&self) -> impl Iterator<Item = StoredEventKey> + '_ {
+        self.candidates.iter().map(|c| c.key)
+    }
+
+    /// How many events were locked: below the limit asked for, nothing else in the window was waiting,
+    /// apart from events other relays had locked.
+    pub fn scanned(&self) -> usize {
+        self.candidates.len()
+    }
+
+    /// Marks the locked events `publish` accepts and loads them for publishing: each with every
+    /// recipient's position (as the unit of work that recorded it handed them back after its commit), and
+    /// the current reactions of the messages they carry. A marker another relay committed after this
+    /// claim's snapshot conflicts, and that event is left out, so two relays never publish one event.
+    pub async fn take(
+        &mut self,
+        publish: impl Fn(&StoredEventKey) -> bool,
+        now: DateTime<Utc>,
+    ) -> Result<&[CommittedEvent], RepositoryError> {
+        let mut chosen: Vec<Candidate> = Vec::new();
+        for candidate in std::mem::take(&mut self.candidates) {
+            if publish(&candidate.key) {
+                chosen.push(candidate);
+            } else {
+                self.candidates.push(candidate);
+            }
+        }
+        if chosen.is_empty() {
+            return Ok(&self.events);
+        }
+        let mut values: Vec<Value> = Vec::with_capacity(chosen.len() * 3 + 1);
+        values.push(now.into());
+        for c in &chosen {
+            values.extend([c.key.tenant.as_uuid().into(), c.key.id.into(), c.key.at.into()]);
+        }
+        let rows = vec!["(?, ?, ?)"; chosen.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO outbox_published (tenant_id, event_id, at, published_at) \
+             SELECT v.tenant_id, v.event_id, v.at, ? FROM (VALUES {rows}) AS v (tenant_id, event_id, at) \
+             ON CONFLICT (tenant_id, event_id) DO NOTHING RETURNING tenant_id, event_id"
+        );
+        let claimed: Vec<(Uuid, Uuid)> = self
+            .tx
+            .query_all_raw(stmt(DbBackend::Postgres, &sql, values))
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(|r| Ok((r.try_get("", "tenant_id").map_err(db_err)?, r.try_get("", "event_id").map_err(db_err)?)))
+            .collect::<Result<_, RepositoryError>>()?;
+        chosen.retain(|c| claimed.contains(&(c.key.tenant.as_uuid(), c.key.id)));
+        if chosen.is_empty() {
+            return Ok(&self.events);
+        }
+
+        let recipients = recipients(&self.tx, &chosen).await?;
+        let mut messages: HashMap<TenantId, Vec<MessageId>> = HashMap::new();
+        for Candidate { key, payload } in chosen {
+            let event: DomainEvent = mapping::from_json("event", payload)?;
+            if let DomainEvent::MessageCreated { message } | DomainEvent::MessageUpdated { message } = &event {
+                messages.entry(key.tenant).or_default().push(message.id);
+            }
+            let recipients = recipients.get(&(key.tenant.as_uuid(), key.id)).cloned().unwrap_or_default();
+            self.events.push(CommittedEvent { tenant: key.tenant, event: Arc::new(event), recipients, at: key.at });
+        }
+        for (tenant, ids) in messages {
+            let rows = reaction::Entity::find()
+                .filter(reaction::Column::TenantId.eq(tenant.as_uuid()))
+                .filter(reaction::Column::MessageId.is_in(ids.iter().map(|m| m.as_uuid())))
+                .all(&self.tx)
+                .await
+                .map_err(db_err)?;
+            for row in rows {
+                self.reactions.push(mapping::reaction_from_row(row)?);
+            }
+        }
+        Ok(&self.events)
+    }
+
+    /// The events taken for publishing, oldest first.
     pub fn events(&self) -> &[CommittedEvent] {
         &self.events
     }
 
-    /// The current reactions of the messages the claimed events carry, for their payloads (as live delivery
+    /// The current reactions of the messages the taken events carry, for their payloads (as live delivery
     /// and `sync` build them).
     pub fn reactions(&self) -> &[Reaction] {
         &self.reactions
     }
 
-    /// How many unmarked events the window held before claiming (at most the limit): when it is below the
-    /// limit, nothing else in the window was waiting, apart from events other relays had locked.
-    pub fn scanned(&self) -> usize {
-        self.scanned
-    }
-
-    /// Commits the markers: the events count as published.
+    /// Commits the markers: the taken events count as published.
     pub async fn commit(self) -> Result<(), RepositoryError> {
         self.tx.commit().await.map_err(db_err)
     }

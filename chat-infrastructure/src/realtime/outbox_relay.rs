@@ -6,14 +6,17 @@
 //! - [`PublishedLog`]: after [`EventBusChatMessageSender`](super::EventBusChatMessageSender) has published
 //!   events inline (the fast path), it records them here; a background task writes the markers in batches,
 //!   off the acknowledgement path.
-//! - [`OutboxRelay`]: every `interval`, claims events older than `grace` that have no marker and publishes
-//!   them through a publisher that reports whether the broker took them, then commits their markers.
+//! - [`OutboxRelay`]: every `interval`, claims events older than `grace` that have no marker, and publishes
+//!   those it has itself seen unmarked for `grace` already (so that the inline publication gets its grace
+//!   period after the commit, however late the commit came) through a publisher that reports whether the
+//!   broker took them, then commits their markers.
 //!   Claims lock rows with `SKIP LOCKED`, so relays of several nodes share a backlog instead of all
 //!   republishing it.
 //!
 //! Delivery stays at least once: a node that dies after publishing but before its markers are written gets
 //! its events republished, and recipients drop what they already applied by `eventSeq`.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -26,7 +29,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::persistence::{PublishedKey, SeaOrmOutbox};
+use crate::persistence::{PublishedKey, SeaOrmOutbox, StoredEventKey};
 
 /// How far before its cursor a relay looks again, for events whose commit came long after their
 /// timestamp (a unit that waited in the writer's queue). Events committed later than `grace` plus this
@@ -137,6 +140,8 @@ pub struct OutboxRelay {
     options: OutboxRelayOptions,
     stats: Arc<OutboxStats>,
     window: Mutex<Window>,
+    // When this relay first saw each unmarked event it has not published yet.
+    seen: Mutex<HashMap<StoredEventKey, DateTime<Utc>>>,
 }
 
 /// Where the previous passes got to.
@@ -165,12 +170,14 @@ impl OutboxRelay {
     ) -> Self {
         let horizon = options.horizon.min(Duration::from_secs(24 * 3600));
         let options = OutboxRelayOptions { horizon, ..options };
-        Self { outbox, publisher, options, stats, window: Mutex::new(Window::default()) }
+        Self { outbox, publisher, options, stats, window: Mutex::new(Window::default()), seen: Mutex::default() }
     }
 
     /// One pass at time `now`: claims and publishes, batch by batch, the unmarked events recorded up to
     /// `now - grace` since the previous complete pass ended (every few seconds, and on the first pass, from
-    /// a late-commit margin before that; never before the horizon). Returns how many events it published.
+    /// a late-commit margin before that; never before the horizon) that this relay has seen unmarked for
+    /// at least `grace` already (a first sighting only starts that clock). Returns how many events it
+    /// published.
     /// On an error the events of the failed batch stay unpublished and the window is not advanced, so the
     /// next pass tries again from the same point.
     ///
@@ -193,13 +200,38 @@ impl OutboxRelay {
             return Ok(0);
         }
         let batch = self.options.batch.max(1);
+        let grace = chrono_duration(self.options.grace);
         let mut relayed = 0;
         let mut lag = Duration::ZERO;
         let mut complete = false;
+        // The oldest event seen in this pass but not yet ready.
+        let mut held: Option<DateTime<Utc>> = None;
+        // Batches follow each other by key, so that events still in their grace period do not hide the
+        // ones behind them.
+        let mut after: Option<StoredEventKey> = None;
         for _ in 0..MAX_BATCHES_PER_PASS {
-            let claim = self.outbox.claim(from, to, batch, now).await?;
+            let mut claim = self.outbox.claim(from, to, after, batch).await?;
             let scanned = claim.scanned();
-            if !claim.events().is_empty() {
+            after = claim.candidates().last().or(after);
+            // An event is published once this relay has seen it unmarked for a whole grace period, not
+            // merely once its timestamp is that old: the timestamp is taken before the commit, which can
+            // come much later on a loaded node, and its inline publication deserves the grace after it.
+            let ready: HashSet<StoredEventKey> = {
+                let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+                claim
+                    .candidates()
+                    .filter(|key| {
+                        let first = *seen.entry(*key).or_insert(now);
+                        let ready = now - first >= grace;
+                        if !ready {
+                            held = Some(held.map_or(key.at, |h| h.min(key.at)));
+                        }
+                        ready
+                    })
+                    .collect()
+            };
+            let taken = if ready.is_empty() { 0 } else { claim.take(|key| ready.contains(key), now).await?.len() };
+            if taken > 0 {
                 let events: Vec<RealtimeEvent> =
                     claim.events().iter().map(|e| realtime_event_with(e, claim.reactions())).collect();
                 if let Some(first) = claim.events().first() {
@@ -216,14 +248,26 @@ impl OutboxRelay {
             } else {
                 claim.release().await?;
             }
+            // Published by this relay or, when the marker conflicted, by another: no longer waiting.
+            {
+                let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+                for key in &ready {
+                    seen.remove(key);
+                }
+            }
             if scanned < batch {
                 complete = true;
                 break;
             }
         }
+        {
+            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            let forget = grace + chrono_duration(LATE_COMMIT_MARGIN + PRUNE_EVERY);
+            seen.retain(|_, first| now - *first < forget);
+        }
         if complete {
             let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());
-            window.cursor = Some(to);
+            window.cursor = Some(held.map_or(to, |h| h.min(to)));
             if rescan {
                 window.rescanned = Some(now);
             }
