@@ -73,6 +73,26 @@ fn secs(n: i64) -> chrono::Duration {
     chrono::Duration::seconds(n)
 }
 
+/// Waits (at most 10 s) until `n` markers are stored: the marker writer works in the background.
+async fn wait_for_markers(store: &SeaOrmChatStore, n: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let row = store
+            .connection()
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT count(*) AS n FROM outbox_published",
+            ))
+            .await
+            .unwrap();
+        if row.and_then(|r| r.try_get::<i64>("", "n").ok()) == Some(n) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the markers were not written");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A first pass at `at`, which only sees the unpublished events (their grace period starts at that
 /// sighting), and a second one when that grace period is over; returns how many the second published.
 async fn sight_then_publish(relay: &OutboxRelay, at: DateTime<Utc>) -> usize {
@@ -123,23 +143,7 @@ async fn events_published_inline_are_not_republished() {
     // The inline path records what it published; the marker writer stores it in the background.
     let (log, _writer) = PublishedLog::start(outbox.clone(), Arc::new(OutboxStats::default()));
     log.record(&published.iter().map(realtime_event).collect::<Vec<_>>());
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let row = store
-            .connection()
-            .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Postgres,
-                "SELECT count(*) AS n FROM outbox_published",
-            ))
-            .await
-            .unwrap();
-        if row.and_then(|r| r.try_get::<i64>("", "n").ok()) == Some(2) {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the markers were not written");
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_markers(&store, 2).await;
 
     let recorder = Arc::new(RecordingChatMessageSender::new());
     let n = sight_then_publish(&relay(&outbox, recorder.clone()), t0 + secs(3)).await;
@@ -284,4 +288,52 @@ async fn an_event_committed_long_after_its_timestamp_is_found_by_the_look_back()
     assert_eq!(relayed, 1);
     let published: Vec<RealtimeEvent> = recorder.events().into_iter().map(normalized).collect();
     assert_eq!(published, expected(&late));
+}
+
+#[tokio::test]
+async fn the_bus_sender_marks_what_the_broker_took_and_nothing_else() {
+    use async_trait::async_trait;
+    use chat_infrastructure::bus::{BusError, BusSubscription, DistributedEventBus, InProcessEventBus};
+    use chat_infrastructure::realtime::EventBusChatMessageSender;
+
+    /// A broker that refuses every publication.
+    struct Unreachable;
+    #[async_trait]
+    impl DistributedEventBus for Unreachable {
+        async fn publish(&self, _: &str, _: Vec<u8>) -> Result<(), BusError> {
+            Err(BusError::Unavailable("unreachable".into()))
+        }
+        async fn subscribe(&self, _: &str) -> Result<BusSubscription, BusError> {
+            Err(BusError::Unavailable("unreachable".into()))
+        }
+        async fn check(&self) -> Result<(), BusError> {
+            Err(BusError::Unavailable("unreachable".into()))
+        }
+        fn kind(&self) -> &'static str {
+            "unreachable"
+        }
+    }
+
+    let Some((_, store, repos, outbox)) = pg().await else { return };
+    let tenant = TenantId::HOST;
+    let (a, b) = (seed_user(&repos, tenant, "a").await, seed_user(&repos, tenant, "b").await);
+    let t0 = Utc::now();
+    let taken = sends(&repos, tenant, a, b, 2, t0).await;
+    let refused = sends(&repos, tenant, a, b, 1, t0).await;
+    let stats = Arc::new(OutboxStats::default());
+    let (log, _writer) = PublishedLog::start(outbox.clone(), stats);
+    let local = Arc::new(RecordingChatMessageSender::new());
+    let up = EventBusChatMessageSender::new(Arc::new(InProcessEventBus::new()), local.clone())
+        .with_published_log(log.clone());
+    let down = EventBusChatMessageSender::new(Arc::new(Unreachable), local.clone()).with_published_log(log);
+    up.deliver(&taken.iter().map(realtime_event).collect::<Vec<_>>()).await.unwrap();
+    down.deliver(&refused.iter().map(realtime_event).collect::<Vec<_>>()).await.unwrap();
+    assert_eq!(local.events().len(), 3, "local sockets get everything either way");
+
+    // Once the writer has stored the two markers, the relay finds exactly the event the broker refused.
+    wait_for_markers(&store, 2).await;
+    let recorder = Arc::new(RecordingChatMessageSender::new());
+    assert_eq!(sight_then_publish(&relay(&outbox, recorder.clone()), t0 + secs(3)).await, 1);
+    let published: Vec<RealtimeEvent> = recorder.events().into_iter().map(normalized).collect();
+    assert_eq!(published, expected(&refused));
 }
