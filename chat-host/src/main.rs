@@ -96,7 +96,7 @@ struct Options {
     /// Log format: `text` or `json`.
     #[arg(long, env = "CHAT_LOG_FORMAT", default_value = "text", global = true)]
     log_format: LogFormat,
-    /// Cluster mode: how old (ms) an event nobody published must be before the outbox relay publishes it.
+    /// Cluster mode: how long (ms) inline publishing gets before the outbox relay publishes an event itself.
     #[arg(long, env = "CHAT_OUTBOX_GRACE_MS", default_value_t = 2000, global = true)]
     outbox_grace_ms: u64,
     /// Cluster mode: time (ms) between outbox relay passes.
