@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 pub use chat_application::{RateLimit, RateLimitOptions};
 pub use chat_infrastructure::persistence::{DatabaseConfig, Durability};
+pub use chat_infrastructure::realtime::OutboxRelayOptions;
 
 /// Whether a database URL selects the in-memory store (`memory:`): nothing survives a restart; for tests
 /// and demos.
@@ -134,6 +135,8 @@ pub struct Config {
     pub rate_limits: RateLimitOptions,
     /// How long a graceful shutdown waits for in-flight requests before giving up.
     pub shutdown_grace: std::time::Duration,
+    /// Cluster mode on PostgreSQL: how the outbox relay paces itself (`CHAT_OUTBOX_*`).
+    pub outbox_relay: OutboxRelayOptions,
 }
 
 impl fmt::Debug for Config {
@@ -152,6 +155,7 @@ impl fmt::Debug for Config {
             .field("allowed_origins", &self.allowed_origins)
             .field("limits", &self.limits)
             .field("rate_limits", &self.rate_limits)
+            .field("outbox_relay", &self.outbox_relay)
             .finish_non_exhaustive()
     }
 }
@@ -177,6 +181,7 @@ impl Default for Config {
             limits: HostLimits::default(),
             rate_limits: RateLimitOptions::default(),
             shutdown_grace: std::time::Duration::from_secs(30),
+            outbox_relay: OutboxRelayOptions::default(),
         }
     }
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use chat_host::auth::{JwtAuth, TokenRequest, user_id_for};
-use chat_host::config::{AllowedOrigins, Config, DatabaseConfig, Durability, HostLimits, JwtKeyConfig};
+use chat_host::config::{
+    AllowedOrigins, Config, DatabaseConfig, Durability, HostLimits, JwtKeyConfig, OutboxRelayOptions,
+};
 use chat_host::telemetry::{LogFormat, init_tracing};
 use clap::{Args, Parser, Subcommand};
 
@@ -103,6 +105,12 @@ struct Options {
     /// Log format: `text` or `json`.
     #[arg(long, env = "CHAT_LOG_FORMAT", default_value = "text", global = true)]
     log_format: LogFormat,
+    /// Cluster mode: how long (ms) inline publishing gets before the outbox relay publishes an event itself.
+    #[arg(long, env = "CHAT_OUTBOX_GRACE_MS", default_value_t = 2000, global = true)]
+    outbox_grace_ms: u64,
+    /// Cluster mode: time (ms) between outbox relay passes.
+    #[arg(long, env = "CHAT_OUTBOX_INTERVAL_MS", default_value_t = 500, global = true)]
+    outbox_interval_ms: u64,
 }
 
 impl Options {
@@ -136,6 +144,11 @@ impl Options {
             blob_dir: self.blob_dir,
             allowed_origins: self.allowed_origins.as_deref().map(AllowedOrigins::parse).unwrap_or_default(),
             limits: HostLimits { max_sockets_per_user: self.max_sockets_per_user.max(1), ..HostLimits::default() },
+            outbox_relay: OutboxRelayOptions {
+                grace: Duration::from_millis(self.outbox_grace_ms),
+                interval: Duration::from_millis(self.outbox_interval_ms.max(10)),
+                ..OutboxRelayOptions::default()
+            },
             ..Config::default()
         })
     }

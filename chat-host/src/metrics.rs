@@ -7,9 +7,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+
+use chat_infrastructure::realtime::OutboxStats;
 
 /// Upper bounds of the request latency histogram, in seconds.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
@@ -45,6 +47,7 @@ pub struct Metrics {
     messages_sent: AtomicU64,
     events_emitted: AtomicU64,
     errors: AtomicU64,
+    outbox: OnceLock<Arc<OutboxStats>>,
 }
 
 impl Metrics {
@@ -104,6 +107,11 @@ impl Metrics {
     /// An internal error happened outside a request (socket handler, sender).
     pub fn error(&self) {
         self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Cluster mode: reports the outbox relay's figures from now on.
+    pub fn set_outbox(&self, stats: Arc<OutboxStats>) {
+        let _ = self.outbox.set(stats);
     }
 
     /// Sockets connected now.
@@ -181,6 +189,44 @@ impl Metrics {
             "counter",
             self.events_emitted.load(Ordering::Relaxed).to_string(),
         );
+        if let Some(outbox) = self.outbox.get() {
+            gauge(
+                &mut out,
+                "chat_outbox_relayed_total",
+                "Committed events this node's outbox relay published because nobody had (not inline).",
+                "counter",
+                outbox.relayed().to_string(),
+            );
+            gauge(
+                &mut out,
+                "chat_outbox_relay_failures_total",
+                "Outbox relay passes that stopped on a database or broker error.",
+                "counter",
+                outbox.failures().to_string(),
+            );
+            gauge(
+                &mut out,
+                "chat_outbox_relay_lag_seconds",
+                "Age of the oldest event in the latest relay pass that published anything.",
+                "gauge",
+                outbox.lag().as_secs_f64().to_string(),
+            );
+            let last = outbox.last_pass_unix_ms();
+            gauge(
+                &mut out,
+                "chat_outbox_relay_last_pass_timestamp_seconds",
+                "When the latest relay pass finished without error (Unix time; 0 = never).",
+                "gauge",
+                (last as f64 / 1000.0).to_string(),
+            );
+            gauge(
+                &mut out,
+                "chat_outbox_marks_dropped_total",
+                "Inline publications left unmarked because the marker writer fell behind (each one is republished).",
+                "counter",
+                outbox.marks_dropped().to_string(),
+            );
+        }
         gauge(
             &mut out,
             "chat_errors_total",

@@ -11,8 +11,12 @@ use axum::http::{HeaderName, Request, header};
 use chat_application::{ChatModule, ChatOptions, RealTimeChatMessageSender, RealtimeEvent, SenderError};
 use chat_infrastructure::blob::LocalFileBlobStore;
 use chat_infrastructure::bus::{self, BusConfig, BusError};
+use chat_infrastructure::persistence::SeaOrmOutbox;
 use chat_infrastructure::presence::PresenceSweeper;
-use chat_infrastructure::realtime::{EventBusChatMessageSender, EventRelay, SocketIoChatMessageSender};
+use chat_infrastructure::realtime::{
+    EventBusChatMessageSender, EventRelay, OutboxRelay, OutboxRelayTask, OutboxStats, PublishedLog, PublishedLogTask,
+    SocketIoChatMessageSender,
+};
 use socketioxide::SocketIo;
 use socketioxide::layer::SocketIoLayer;
 use tokio::net::TcpListener;
@@ -71,6 +75,9 @@ pub enum StartupError {
     /// `CHAT_BUS_URL` names a broker this version cannot use, or the bus cannot be set up.
     #[error("CHAT_BUS_URL: {0}")]
     Bus(#[from] BusError),
+    /// Cluster mode: the outbox relay's connection to the database could not be opened.
+    #[error("cannot start the outbox relay: {0}")]
+    Outbox(#[source] chat_domain::RepositoryError),
 }
 
 /// A built server: bound, migrated, ready to serve.
@@ -87,6 +94,14 @@ pub struct Application {
     sweeper: Option<PresenceSweeper>,
     // With `CHAT_GRPC_LISTEN`: the gRPC server, on its own listener.
     grpc: Option<GrpcServer>,
+    // In cluster mode on PostgreSQL: publishes committed events whose inline publication was lost.
+    outbox: Option<OutboxTasks>,
+}
+
+/// The outbox relay and the writer of its markers, stopped with the server.
+struct OutboxTasks {
+    relay: OutboxRelayTask,
+    _markers: PublishedLogTask,
 }
 
 impl std::fmt::Debug for Application {
@@ -124,10 +139,27 @@ impl Application {
         if let Some(subscribers) = &grpc_subscribers {
             local = Arc::new(FanOutChatMessageSender::new(vec![local, Arc::new(subscribers.clone())]));
         }
-        let (sender, readiness, relay) = if bus_config.is_distributed() {
+        let (sender, readiness, relay, outbox) = if bus_config.is_distributed() {
             // Cluster mode: deliver to this node's sockets and publish to the other nodes; relay theirs here.
             let bus = bus::connect(&bus_config)?;
-            let sender = EventBusChatMessageSender::new(bus.clone(), local);
+            let mut sender = EventBusChatMessageSender::new(bus.clone(), local);
+            // Events committed but not published (a node died in between, or lost the broker) are published
+            // by the outbox relay of some node after a grace period.
+            let outbox = if config.database.url.starts_with("postgres") {
+                let outbox = SeaOrmOutbox::connect(&config.database.url).await.map_err(StartupError::Outbox)?;
+                let stats = Arc::new(OutboxStats::default());
+                let (log, markers) = PublishedLog::start(outbox.clone(), stats.clone());
+                sender = sender.with_published_log(log);
+                let relay = OutboxRelay::new(outbox, sender.republisher(), config.outbox_relay, stats.clone()).start();
+                metrics.set_outbox(stats);
+                Some(OutboxTasks { relay, _markers: markers })
+            } else {
+                tracing::warn!(
+                    "cluster mode without PostgreSQL: no outbox relay runs, so events a node commits but cannot \
+                     publish reach other nodes' clients only at their next sync or reconnect"
+                );
+                None
+            };
             let relay = sender.start().await?;
             tracing::info!(
                 bus = bus.kind(),
@@ -136,9 +168,9 @@ impl Application {
                 "cluster mode: real-time events go through the event bus"
             );
             let readiness: Arc<dyn Readiness> = Arc::new(BusReadiness::new(store.readiness, bus));
-            (Arc::new(sender) as Arc<dyn RealTimeChatMessageSender>, readiness, Some(relay))
+            (Arc::new(sender) as Arc<dyn RealTimeChatMessageSender>, readiness, Some(relay), outbox)
         } else {
-            (local, store.readiness, None)
+            (local, store.readiness, None, None)
         };
         let blobs = LocalFileBlobStore::open(&config.blob_dir)
             .await
@@ -178,7 +210,7 @@ impl Application {
         };
         let grpc_addr = grpc.as_ref().map(GrpcServer::local_addr);
         tracing::info!(%addr, grpc = ?grpc_addr, database = %redact_url(&config.database.url), "chat server ready");
-        Ok(Self { listener, addr, router, io, state, shutdown_grace: config.shutdown_grace, relay, sweeper, grpc })
+        Ok(Self { listener, addr, router, io, state, shutdown_grace: config.shutdown_grace, relay, sweeper, grpc, outbox })
     }
 
     /// The bound address (with the real port when the configuration asked for port 0).
@@ -205,7 +237,7 @@ impl Application {
     /// is accepted, and requests in flight finish (their writes are committed before they answer), within
     /// the configured grace period.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Self { listener, router, io, shutdown_grace, relay, sweeper, grpc, .. } = self;
+        let Self { listener, router, io, shutdown_grace, relay, sweeper, grpc, outbox, .. } = self;
         let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
         let (stop_grpc, grpc_stopped) = tokio::sync::watch::channel(false);
         let signal = async move {
@@ -248,6 +280,10 @@ impl Application {
         }
         drop(relay);
         drop(sweeper);
+        if let Some(outbox) = outbox {
+            // Lets a pass in progress finish; an aborted one is rolled back and another node redoes it.
+            outbox.relay.stop(std::time::Duration::from_secs(5)).await;
+        }
         tracing::info!("stopped");
         Ok(())
     }

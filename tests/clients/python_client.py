@@ -36,6 +36,8 @@ class Peer:
         self.ready_data = None
         self.created = threading.Event()
         self.created_data = None
+        # eventSeqs applied so far: delivery is at least once, and a repeat is dropped (docs/events.md).
+        self.applied = set()
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("ready", self._on_ready)
         self.sio.on("message.created", self._on_created)
@@ -46,6 +48,11 @@ class Peer:
         self.ready.set()
 
     def _on_created(self, data):
+        seq = (data or {}).get("eventSeq")
+        if isinstance(seq, int):
+            if seq in self.applied:
+                return
+            self.applied.add(seq)
         self.created_data = data
         self.created.set()
 

@@ -274,6 +274,9 @@ pub struct TestSocket {
     events: mpsc::UnboundedReceiver<(String, Value)>,
     /// Events already received but not yet asked for.
     pending: Vec<(String, Value)>,
+    /// The `eventSeq`s [`next_new`](Self::next_new) has handed out, and how many repeats it dropped.
+    applied: std::collections::BTreeSet<i64>,
+    duplicates: usize,
     /// The `ready` payload.
     pub ready: Value,
 }
@@ -340,7 +343,14 @@ impl TestSocket {
         loop {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some((name, value))) if name == "ready" => {
-                    return Ok(TestSocket { client, events: rx, pending, ready: value });
+                    return Ok(TestSocket {
+                        client,
+                        events: rx,
+                        pending,
+                        applied: Default::default(),
+                        duplicates: 0,
+                        ready: value,
+                    });
                 }
                 Ok(Some((name, value))) if name == "error" => {
                     let _ = client.disconnect().await;
@@ -374,6 +384,24 @@ impl TestSocket {
                 Ok(None) | Err(_) => return None,
             }
         }
+    }
+
+    /// Waits for the next event named `name` that carries an `eventSeq` not applied yet, dropping repeats:
+    /// the client rule of `docs/events.md` (delivery is at least once; an `eventSeq` already applied is
+    /// dropped). Events without an `eventSeq` (ephemeral) are always new.
+    pub async fn next_new(&mut self, name: &str) -> Value {
+        loop {
+            let event = self.next(name).await;
+            match event["eventSeq"].as_i64() {
+                Some(seq) if !self.applied.insert(seq) => self.duplicates += 1,
+                _ => return event,
+            }
+        }
+    }
+
+    /// How many repeated `eventSeq`s [`next_new`](Self::next_new) has dropped.
+    pub fn duplicates_dropped(&self) -> usize {
+        self.duplicates
     }
 
     /// Drops every queued event (after a step whose events do not matter).

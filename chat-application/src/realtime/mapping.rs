@@ -151,7 +151,7 @@ pub fn realtime_event(committed: &CommittedEvent) -> RealtimeEvent {
 }
 
 /// A committed event, ready for a sender, with the current reactions for message payloads.
-pub(crate) fn realtime_event_with(committed: &CommittedEvent, reactions: &[Reaction]) -> RealtimeEvent {
+pub fn realtime_event_with(committed: &CommittedEvent, reactions: &[Reaction]) -> RealtimeEvent {
     RealtimeEvent {
         tenant: committed.tenant,
         name: Cow::Borrowed(committed.event.name()),

@@ -6,8 +6,8 @@ mod mapping;
 mod recording;
 mod sender;
 
-pub use mapping::{envelope, realtime_event};
-pub(crate) use mapping::{envelope_with, realtime_event_with, typing_event};
+pub use mapping::{envelope, realtime_event, realtime_event_with};
+pub(crate) use mapping::{envelope_with, typing_event};
 #[cfg(feature = "testing")]
 pub use recording::RecordingChatMessageSender;
 pub use sender::{EventEnvelopeRef, NoopChatMessageSender, RealTimeChatMessageSender, RealtimeEvent, SenderError};

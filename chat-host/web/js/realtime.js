@@ -1,5 +1,6 @@
 // The real-time side: the Socket.IO connection, catching up after a reconnect (by eventSeq), and
-// applying each server event to the page's state. Events already seen (same eventSeq) are dropped.
+// applying each server event to the page's state. Events already seen (same eventSeq) are dropped, and a
+// hole in the eventSeqs that is still there a few seconds later is filled with `sync` (docs/events.md).
 
 import { SocketIoClient } from "./socket.js";
 import { ApiError } from "./api.js";
@@ -86,11 +87,12 @@ function onSocketEvent(name, payload, ack) {
   dispatch(name, data);
 }
 
-/** Records an event's position; false when it was already seen (a replay after reconnect). */
+/** Records an event's position; false when it was already seen (a replay, or a relayed repeat). */
 function acceptEventSeq(seq) {
   if (seq === null || seq === undefined) return true;
   if (state.seenEventSeqs.has(seq)) return false;
   if (state.eventFloor !== null && seq <= state.eventFloor) return false;
+  if (state.lastEventSeq !== null && seq > state.lastEventSeq + 1) noteGap();
   state.seenEventSeqs.add(seq);
   if (state.seenEventSeqs.size > 2000) {
     // Keep the set bounded: forget the oldest positions, raising the floor to match.
@@ -100,6 +102,28 @@ function acceptEventSeq(seq) {
   }
   if (state.lastEventSeq === null || seq > state.lastEventSeq) state.lastEventSeq = seq;
   return true;
+}
+
+// How long a hole in the eventSeqs may stay before we ask for it: in a cluster, an event whose node died
+// before publishing it arrives through another node's relay about 4.5 s after it was recorded.
+const GAP_WAIT_MS = 6000;
+let gapTimer = null;
+
+function noteGap() {
+  if (gapTimer !== null) return;
+  gapTimer = setTimeout(() => {
+    gapTimer = null;
+    const upTo = contiguousEventSeq();
+    if (upTo !== null && state.lastEventSeq !== null && upTo < state.lastEventSeq) catchUp(upTo);
+  }, GAP_WAIT_MS);
+}
+
+/** The highest position up to which every event has been applied (null before the first `ready`). */
+function contiguousEventSeq() {
+  let n = state.eventFloor;
+  if (n === null || n === undefined) return null;
+  while (state.seenEventSeqs.has(n + 1)) n += 1;
+  return n;
 }
 
 async function onReady(ready) {
@@ -145,11 +169,12 @@ export function acknowledgeDelivery() {
   if (ids.length) live.socket.emit("message.delivered", { messageIds: ids });
 }
 
-async function catchUp() {
+async function catchUp(from = null) {
+  let after = from ?? state.lastEventSeq ?? 0;
   for (let round = 0; round < 50 && live.socket?.connected; round += 1) {
     let res;
     try {
-      res = await live.socket.request("sync", { afterEventSeq: state.lastEventSeq ?? 0 });
+      res = await live.socket.request("sync", { afterEventSeq: after });
     } catch {
       return;
     }
@@ -169,6 +194,7 @@ async function catchUp() {
     }
     for (const env of result.events ?? []) {
       if (acceptEventSeq(env.eventSeq ?? null)) dispatch(env.type, env.data);
+      if (typeof env.eventSeq === "number") after = Math.max(after, env.eventSeq);
     }
     if (!result.hasMore || !(result.events ?? []).length) return;
   }

@@ -4,6 +4,7 @@
 //! - [`StoreOptions`] / [`DatabaseConfig`] / [`Durability`] say where and how to write;
 //! - [`Migrator`] holds the schema migrations (run at connect);
 //! - [`IntegrityReport`] is what [`SeaOrmChatStore::check_integrity`] finds;
+//! - [`SeaOrmOutbox`] tells which stored events were published and claims the others (cluster relay);
 //! - feature `testing`: [`testing::fresh_postgres_schema`] gives each test its own PostgreSQL schema.
 //!
 //! Layout: `entities` (rows), `migration` (schema), `mapping` (rows <-> domain, the only place that does
@@ -15,6 +16,7 @@ mod integrity;
 mod mapping;
 pub mod migration;
 mod options;
+mod outbox;
 mod queries;
 mod repositories;
 mod sql;
@@ -27,4 +29,5 @@ mod writer;
 pub use integrity::{IntegrityProblem, IntegrityReport};
 pub use migration::Migrator;
 pub use options::{Backend, DatabaseConfig, Durability, StoreOptions};
+pub use outbox::{OutboxClaim, PublishedKey, SeaOrmOutbox, StoredEventKey};
 pub use store::SeaOrmChatStore;

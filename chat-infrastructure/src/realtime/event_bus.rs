@@ -5,6 +5,7 @@ use chat_application::{RealTimeChatMessageSender, RealtimeEvent, SenderError};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::outbox_relay::PublishedLog;
 use crate::bus::{BusError, DistributedEventBus};
 
 /// The bus channel real-time events travel on (prefixed by the bus, e.g. `chat:realtime`).
@@ -34,6 +35,8 @@ pub struct EventBusChatMessageSender {
     bus: Arc<dyn DistributedEventBus>,
     local: Arc<dyn RealTimeChatMessageSender>,
     node: Uuid,
+    // With an outbox relay: where successful publications are recorded.
+    published: Option<PublishedLog>,
 }
 
 impl std::fmt::Debug for EventBusChatMessageSender {
@@ -49,7 +52,21 @@ impl EventBusChatMessageSender {
     /// A sender for this node: `local` delivers to its own sockets (typically a
     /// [`SocketIoChatMessageSender`](super::SocketIoChatMessageSender)); `bus` reaches the other nodes.
     pub fn new(bus: Arc<dyn DistributedEventBus>, local: Arc<dyn RealTimeChatMessageSender>) -> Self {
-        Self { bus, local, node: Uuid::new_v4() }
+        Self { bus, local, node: Uuid::new_v4(), published: None }
+    }
+
+    /// Records every successful publication in `log`, so that outbox relays know which committed events
+    /// still need publishing (see [`OutboxRelay`](super::OutboxRelay)).
+    pub fn with_published_log(mut self, log: PublishedLog) -> Self {
+        self.published = Some(log);
+        self
+    }
+
+    /// The publisher an [`OutboxRelay`](super::OutboxRelay) uses on this node: it publishes first and
+    /// fails when the broker did not take the events (so they stay unpublished), and only then delivers to
+    /// this node's sockets (so a broker outage does not repeat them to local sockets at every pass).
+    pub fn republisher(&self) -> Arc<dyn RealTimeChatMessageSender> {
+        Arc::new(Republisher { bus: self.bus.clone(), local: self.local.clone(), node: self.node })
     }
 
     /// This node's id on the bus (random per sender).
@@ -89,7 +106,33 @@ impl EventBusChatMessageSender {
     }
 
     fn encode(&self, events: &[RealtimeEvent]) -> Result<Vec<u8>, serde_json::Error> {
-        serde_json::to_vec(&BusBatch { v: WIRE_VERSION, origin: self.node, events: std::borrow::Cow::Borrowed(events) })
+        encode(self.node, events)
+    }
+}
+
+fn encode(node: Uuid, events: &[RealtimeEvent]) -> Result<Vec<u8>, serde_json::Error> {
+    serde_json::to_vec(&BusBatch { v: WIRE_VERSION, origin: node, events: std::borrow::Cow::Borrowed(events) })
+}
+
+/// See [`EventBusChatMessageSender::republisher`].
+struct Republisher {
+    bus: Arc<dyn DistributedEventBus>,
+    local: Arc<dyn RealTimeChatMessageSender>,
+    node: Uuid,
+}
+
+#[async_trait]
+impl RealTimeChatMessageSender for Republisher {
+    async fn deliver(&self, events: &[RealtimeEvent]) -> Result<(), SenderError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let payload = encode(self.node, events).map_err(SenderError::new)?;
+        self.bus.publish(REALTIME_CHANNEL, payload).await.map_err(SenderError::new)?;
+        if let Err(error) = self.local.deliver(events).await {
+            tracing::debug!(%error, "relayed events not delivered to every local socket");
+        }
+        Ok(())
     }
 }
 
@@ -102,9 +145,17 @@ impl RealTimeChatMessageSender for EventBusChatMessageSender {
         let local = self.local.deliver(events).await;
         match self.encode(events) {
             Ok(payload) => {
-                if let Err(error) = self.bus.publish(REALTIME_CHANNEL, payload).await {
-                    // Committed and stored already: other nodes' clients catch up with `sync`.
-                    tracing::warn!(%error, events = events.len(), "events not published to the other nodes");
+                match self.bus.publish(REALTIME_CHANNEL, payload).await {
+                    Ok(()) => {
+                        if let Some(log) = &self.published {
+                            log.record(events);
+                        }
+                    }
+                    // Committed and stored already: an outbox relay publishes them later, and other nodes'
+                    // clients catch up with `sync` meanwhile.
+                    Err(error) => {
+                        tracing::warn!(%error, events = events.len(), "events not published to the other nodes")
+                    }
                 }
             }
             Err(error) => tracing::error!(%error, "events could not be encoded for the event bus"),
@@ -177,23 +228,44 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failing_bus_never_fails_the_call_and_local_delivery_still_happens() {
-        struct DownBus;
-        #[async_trait]
-        impl DistributedEventBus for DownBus {
-            async fn publish(&self, _: &str, _: Vec<u8>) -> Result<(), BusError> {
-                Err(BusError::Unavailable("down".into()))
-            }
-            async fn subscribe(&self, _: &str) -> Result<crate::bus::BusSubscription, BusError> {
-                Err(BusError::Unavailable("down".into()))
-            }
-            async fn check(&self) -> Result<(), BusError> {
-                Err(BusError::Unavailable("down".into()))
-            }
-            fn kind(&self) -> &'static str {
-                "down"
-            }
+    async fn the_relays_publisher_publishes_before_delivering_locally_and_fails_when_the_bus_does() {
+        let bus: Arc<dyn DistributedEventBus> = Arc::new(InProcessEventBus::new());
+        let (local_a, local_b) =
+            (Arc::new(RecordingChatMessageSender::new()), Arc::new(RecordingChatMessageSender::new()));
+        let a = EventBusChatMessageSender::new(bus.clone(), local_a.clone());
+        let b = EventBusChatMessageSender::new(bus.clone(), local_b.clone());
+        let (_relay_a, _relay_b) = match (a.start().await, b.start().await) {
+            (Ok(ra), Ok(rb)) => (ra, rb),
+            _ => panic!("relays did not start"),
+        };
+        assert!(a.republisher().deliver(&[event(1)]).await.is_ok());
+        assert_eq!(wait_for(&local_b, 1).await.len(), 1, "the other node gets it through the bus");
+        assert_eq!(local_a.events().len(), 1, "this node's sockets get it once");
+
+        let down = EventBusChatMessageSender::new(Arc::new(DownBus), local_a.clone());
+        assert!(down.republisher().deliver(&[event(2)]).await.is_err(), "the relay must know");
+        assert_eq!(local_a.events().len(), 1, "nothing repeated to local sockets while the broker is away");
+    }
+
+    struct DownBus;
+    #[async_trait]
+    impl DistributedEventBus for DownBus {
+        async fn publish(&self, _: &str, _: Vec<u8>) -> Result<(), BusError> {
+            Err(BusError::Unavailable("down".into()))
         }
+        async fn subscribe(&self, _: &str) -> Result<crate::bus::BusSubscription, BusError> {
+            Err(BusError::Unavailable("down".into()))
+        }
+        async fn check(&self) -> Result<(), BusError> {
+            Err(BusError::Unavailable("down".into()))
+        }
+        fn kind(&self) -> &'static str {
+            "down"
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_bus_never_fails_the_call_and_local_delivery_still_happens() {
         let local = Arc::new(RecordingChatMessageSender::new());
         let sender = EventBusChatMessageSender::new(Arc::new(DownBus), local.clone());
         assert!(sender.deliver(&[event(1)]).await.is_ok());

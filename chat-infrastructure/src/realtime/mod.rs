@@ -4,10 +4,15 @@
 //! [`user_room`]); every socket of that user joins the room when it connects, so "send to a user" is "emit to
 //! a room" on this node. In a cluster, [`EventBusChatMessageSender`] wraps it: it delivers to this node's
 //! sockets and publishes the events on the [event bus](crate::bus), and its relay
-//! ([`EventBusChatMessageSender::start`]) hands the other nodes' events to the local sender.
+//! ([`EventBusChatMessageSender::start`]) hands the other nodes' events to the local sender. The
+//! [`OutboxRelay`] publishes committed events whose inline publication was lost.
 
 mod event_bus;
+mod outbox_relay;
 mod socketio;
 
 pub use event_bus::{EventBusChatMessageSender, EventRelay, REALTIME_CHANNEL};
+pub use outbox_relay::{
+    OutboxRelay, OutboxRelayOptions, OutboxRelayTask, OutboxStats, PublishedLog, PublishedLogTask, RelayError,
+};
 pub use socketio::{SocketIoChatMessageSender, user_room};

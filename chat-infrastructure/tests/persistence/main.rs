@@ -7,5 +7,6 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod contract;
+mod outbox;
 mod store;
 mod support;

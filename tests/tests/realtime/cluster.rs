@@ -261,3 +261,58 @@ async fn the_users_of_a_dead_node_are_announced_offline_by_a_surviving_node() {
     assert_eq!((status, &body["online"]), (200, &Value::Bool(false)), "{body}");
     survivor.stop().await;
 }
+
+#[tokio::test]
+async fn an_event_whose_node_died_before_publishing_reaches_the_other_node_live_through_its_relay() {
+    let Some((db, bus)) = cluster_env().await else { return };
+    // Node A commits but its publication is lost: its broker address leads nowhere, which leaves the database
+    // exactly as a node that died between commit and publish does (stored, unmarked).
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).unwrap().port();
+    let node_a = node(&db, &format!("redis://127.0.0.1:{port}")).await;
+    let grace = Duration::from_millis(500);
+    let node_b = {
+        let (db, bus) = (db.clone(), bus.clone());
+        spawn_app_with(move |c| {
+            c.database.url = db;
+            c.bus_url = Some(bus);
+            c.outbox_relay.grace = grace;
+            c.outbox_relay.interval = Duration::from_millis(100);
+        })
+        .await
+    };
+    let alice = TestUser::new("alice");
+    let bob = TestUser::new("bob");
+    let mut b = node_b.socket(&bob).await;
+    let bob_start = b.ready["eventSeq"].as_i64().unwrap();
+
+    let before_send = std::time::Instant::now();
+    let sent = node_a.send_to(&alice, &bob, "published by the relay").await;
+    // Node A dies right after the commit (its relay with it): only node B can publish the event.
+    node_a.stop().await;
+
+    let event = b.next_new("message.created").await;
+    let waited = before_send.elapsed();
+    assert_eq!(event["data"]["id"], sent["id"], "{event}");
+    assert!(waited >= grace, "published before the grace period: {waited:?}");
+    // The envelope is the one live delivery and sync give: the same eventSeq, the same payload.
+    let (status, page) = node_b.get(&bob, &format!("/api/chat/sync?afterEventSeq={bob_start}")).await;
+    assert_eq!(status, 200, "{page}");
+    let stored: Vec<&Value> =
+        page["events"].as_array().unwrap().iter().filter(|e| e["type"] == "message.created").collect();
+    assert_eq!(stored.len(), 1, "{page}");
+    assert_eq!(event["eventSeq"], stored[0]["eventSeq"]);
+    assert_eq!(event["data"], stored[0]["data"]);
+    // Exactly once after dropping repeated eventSeqs (and, here, not even repeated).
+    assert!(b.try_next("message.created", grace * 3).await.is_none(), "the relay published the event twice");
+    assert_eq!(b.duplicates_dropped(), 0);
+    println!("relayed to a socket on the other node {waited:?} after the send (grace {grace:?})");
+
+    let (status, metrics) = {
+        let response = node_b.http.get(node_b.url("/metrics")).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    assert_eq!(status, 200);
+    assert!(metrics.contains("chat_outbox_relayed_total 1"), "{metrics}");
+    b.close().await;
+    node_b.stop().await;
+}
