@@ -5,6 +5,10 @@
 //! The store is the one `CHAT_HOST_TEST_DATABASE_URL` names (`memory:` for the in-memory store), else a fresh
 //! SQLite file in a temporary directory per test. Logs are silent unless `TEST_LOG` is set.
 
+pub mod history;
+pub mod load;
+pub mod process;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -98,6 +102,8 @@ pub struct TestApp {
     pub base: String,
     /// HTTP client.
     pub http: reqwest::Client,
+    /// The server's shared state (for tests that reach behind the API, such as pruning the event streams).
+    pub state: chat_host::ChatState,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     dir: PathBuf,
@@ -148,6 +154,7 @@ pub async fn spawn_app_in(dir: &std::path::Path, adjust: impl FnOnce(&mut Config
     adjust(&mut config);
     let app = chat_host::Application::build(config).await.unwrap();
     let addr = app.local_addr();
+    let state = app.state().clone();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         app.run(async move {
@@ -160,6 +167,7 @@ pub async fn spawn_app_in(dir: &std::path::Path, adjust: impl FnOnce(&mut Config
         addr,
         base: format!("http://{addr}"),
         http: reqwest::Client::builder().timeout(WAIT).build().unwrap(),
+        state,
         shutdown: Some(tx),
         server: Some(server),
         dir,
