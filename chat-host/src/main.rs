@@ -27,6 +27,8 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Check the database's consistency (unread counts, last messages, gap-free seqs); exits 1 on a problem.
+    Check,
     /// Print a token signed with the configured secret (or development mode's generated one).
     Token(TokenArgs),
 }
@@ -140,6 +142,21 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             chat_host::migrate(&config).await?;
             eprintln!("migrations applied");
+        }
+        Command::Check => {
+            let report = chat_host::startup::check_integrity(&config).await?;
+            for problem in &report.problems {
+                println!("{problem:?}");
+            }
+            println!(
+                "{} sides and {} conversations checked, {} problems",
+                report.sides_checked,
+                report.conversations_checked,
+                report.problems.len()
+            );
+            if !report.is_ok() {
+                bail!("the database has {} integrity problems", report.problems.len());
+            }
         }
         Command::Token(args) => {
             let auth = JwtAuth::from_config(&config.jwt, &config.dev_secret_path())?;

@@ -202,6 +202,15 @@ pub async fn migrate(config: &Config) -> Result<(), StartupError> {
     crate::storage::migrate(&config.database).await.map_err(StartupError::from)
 }
 
+/// Checks the configured store's consistency (`chat-host check`): every side's unread count and last
+/// message against the messages, and gap-free `seq`s with their counters. Only reads; run it after a crash
+/// or a restore.
+pub async fn check_integrity(
+    config: &Config,
+) -> Result<chat_infrastructure::persistence::IntegrityReport, StartupError> {
+    crate::storage::check_integrity(&config.database).await.map_err(StartupError::from)
+}
+
 /// The whole reference server: REST under `/api/chat`, the development login, OpenAPI and its docs page,
 /// health and metrics, the web chat page at `/`, and the socket layer, with request ids, tracing, CORS and the origin guard.
 pub fn server_router(state: ChatState, socket_layer: SocketIoLayer) -> Router {

@@ -210,7 +210,8 @@ impl Scenario {
     }
 }
 
-/// A REST call as `user`; a `429` is retried after the time the server asks for. Returns status and body.
+/// A REST call as `user`; a `429` is retried (at most 50 times) after the time the server asks for.
+/// Returns status and body.
 pub async fn call(
     http: &reqwest::Client,
     base: &str,
@@ -219,7 +220,7 @@ pub async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    loop {
+    for _ in 0..50 {
         let mut request = http.request(method.clone(), format!("{base}{path}")).bearer_auth(token_for(user));
         if let Some(body) = &body {
             request = request.json(body);
@@ -232,6 +233,7 @@ pub async fn call(
         }
         return (status, value);
     }
+    panic!("{method} {path} was still rate-limited after 50 tries");
 }
 
 fn uuid_of(value: &Value) -> Uuid {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use chat_infrastructure::persistence::SeaOrmChatStore;
+use chat_host::config::{Config, DatabaseConfig, Durability};
 use chat_tests::history::CheckReport;
 
 /// A small deterministic generator (xorshift), seeded per run so that a failing run can be replayed with
@@ -46,10 +46,13 @@ pub fn print_report(label: &str, report: &CheckReport, elapsed: Duration) {
     println!("{label}: {elapsed:.1?}\n{report}");
 }
 
-/// Runs the store's integrity check on `url` and fails on any problem.
+/// Runs the store's integrity check on `url` (what `chat-host check` runs) and fails on any problem.
 pub async fn assert_integrity(url: &str) {
-    let store = SeaOrmChatStore::connect_url(url).await.expect("connecting to the test database");
-    let integrity = store.check_integrity(None).await.expect("running the integrity check");
+    let config = Config {
+        database: DatabaseConfig { url: url.to_owned(), durability: Durability::Strict, max_connections: None },
+        ..Config::default()
+    };
+    let integrity = chat_host::startup::check_integrity(&config).await.expect("running the integrity check");
     println!(
         "integrity: {} sides and {} conversations checked, {} problems",
         integrity.sides_checked,
@@ -57,5 +60,4 @@ pub async fn assert_integrity(url: &str) {
         integrity.problems.len()
     );
     assert!(integrity.is_ok(), "integrity problems: {:#?}", integrity.problems);
-    store.connection().clone().close().await.ok();
 }
