@@ -103,6 +103,9 @@ impl Default for HostLimits {
     }
 }
 
+/// How long events are kept for catch-up unless configured otherwise: a week.
+pub const DEFAULT_EVENT_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
 /// Everything [`Application::build`](crate::Application::build) needs.
 #[derive(Clone)]
 pub struct Config {
@@ -125,6 +128,9 @@ pub struct Config {
     pub limits: HostLimits,
     /// How long a graceful shutdown waits for in-flight requests before giving up.
     pub shutdown_grace: std::time::Duration,
+    /// How long stored events are kept for catch-up (`sync`, `auth.afterEventSeq`); older ones are pruned
+    /// while the server runs, and a client behind them is told to resync. `None` keeps them for ever.
+    pub event_retention: Option<std::time::Duration>,
 }
 
 impl fmt::Debug for Config {
@@ -160,6 +166,7 @@ impl Default for Config {
             allowed_origins: AllowedOrigins::SameOrigin,
             limits: HostLimits::default(),
             shutdown_grace: std::time::Duration::from_secs(30),
+            event_retention: Some(DEFAULT_EVENT_RETENTION),
         }
     }
 }

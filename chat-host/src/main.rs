@@ -93,6 +93,9 @@ struct Options {
     /// Most sockets one user may hold open.
     #[arg(long, env = "CHAT_MAX_SOCKETS_PER_USER", default_value_t = 30, global = true)]
     max_sockets_per_user: usize,
+    /// How many seconds stored events are kept for catch-up (`sync`, `afterEventSeq`); 0 keeps them for ever.
+    #[arg(long, env = "CHAT_EVENT_RETENTION", default_value_t = 7 * 24 * 3600, global = true)]
+    event_retention: u64,
     /// Log format: `text` or `json`.
     #[arg(long, env = "CHAT_LOG_FORMAT", default_value = "text", global = true)]
     log_format: LogFormat,
@@ -121,6 +124,7 @@ impl Options {
             dev_secret_file: self.dev_secret_file,
             blob_dir: self.blob_dir,
             allowed_origins: self.allowed_origins.as_deref().map(AllowedOrigins::parse).unwrap_or_default(),
+            event_retention: (self.event_retention > 0).then(|| Duration::from_secs(self.event_retention)),
             limits: HostLimits { max_sockets_per_user: self.max_sockets_per_user.max(1), ..HostLimits::default() },
             ..Config::default()
         })

@@ -70,6 +70,7 @@ pub struct Application {
     io: SocketIo,
     state: ChatState,
     shutdown_grace: std::time::Duration,
+    event_retention: Option<std::time::Duration>,
     // In cluster mode: relays the other nodes' events to this node's sockets while the server runs.
     relay: Option<EventRelay>,
 }
@@ -145,7 +146,16 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr: config.listen, source })?;
         let addr = listener.local_addr().map_err(|source| StartupError::Bind { addr: config.listen, source })?;
         tracing::info!(%addr, database = %redact_url(&config.database.url), "chat server ready");
-        Ok(Self { listener, addr, router, io, state, shutdown_grace: config.shutdown_grace, relay })
+        Ok(Self {
+            listener,
+            addr,
+            router,
+            io,
+            state,
+            shutdown_grace: config.shutdown_grace,
+            event_retention: config.event_retention,
+            relay,
+        })
     }
 
     /// The bound address (with the real port when the configuration asked for port 0).
@@ -167,7 +177,8 @@ impl Application {
     /// is accepted, and requests in flight finish (their writes are committed before they answer), within
     /// the configured grace period.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Self { listener, router, io, shutdown_grace, relay, .. } = self;
+        let Self { listener, router, io, shutdown_grace, relay, state, event_retention, .. } = self;
+        let pruner = event_retention.map(|retention| tokio::spawn(prune_events(state, retention)));
         let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
         let signal = async move {
             shutdown.await;
@@ -192,8 +203,29 @@ impl Application {
             () = deadline => tracing::warn!(grace = ?shutdown_grace, "graceful shutdown timed out; stopping anyway"),
         }
         drop(relay);
+        if let Some(pruner) = pruner {
+            pruner.abort();
+        }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Prunes stored events older than `retention` while the server runs: at start, then every tenth of the
+/// retention (between once a second and once an hour). Clients behind the pruned point get `resyncRequired`.
+async fn prune_events(state: ChatState, retention: std::time::Duration) {
+    let every = (retention / 10).clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(3600));
+    let keep = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let cutoff = chrono::Utc::now().checked_sub_signed(keep).unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+        match state.chat().repositories().events.prune(cutoff).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, ?retention, "pruned stored events past the retention"),
+            Err(e) => tracing::warn!(error = %e, "pruning stored events failed; will try again"),
+        }
     }
 }
 

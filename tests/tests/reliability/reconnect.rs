@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chat_tests::history::{Entry, History, Observed, SideObservation, StoredMessage, applied_stream, check};
 use chat_tests::load::{LoadClient, call};
-use chat_tests::{TestApp, TestSocket, TestUser, spawn_app, token_for};
+use chat_tests::{TestApp, TestSocket, TestUser, spawn_app, spawn_app_with, token_for};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -294,7 +294,8 @@ async fn a_pruned_position_gets_resync_required_instead_of_a_silent_gap() {
     app.send_to(&alice, &bob, "missed 1").await;
     app.send_to(&alice, &bob, "missed 2").await;
 
-    // Retention: everything recorded until now is pruned (what an operator's pruning job does by age).
+    // Everything recorded until now is pruned, as the server's retention does by age (through the same
+    // repository port, so that the moment is exact).
     let pruned = app.state.chat().repositories().events.prune(chrono::Utc::now() + chrono::Duration::seconds(1)).await;
     assert!(pruned.unwrap() >= 3);
     let last = app.send_to(&alice, &bob, "after pruning").await;
@@ -326,6 +327,37 @@ async fn a_pruned_position_gets_resync_required_instead_of_a_silent_gap() {
     assert_eq!(ack["data"]["resyncRequired"], false, "{ack}");
     app.send_to(&alice, &bob, "live again").await;
     assert_eq!(b.next("message.created").await["data"]["text"], "live again");
+}
+
+#[tokio::test]
+async fn a_position_older_than_the_configured_retention_gets_resync_required() {
+    let app = spawn_app_with(|c| c.event_retention = Some(Duration::from_secs(1))).await;
+    let (alice, bob) = (TestUser::new("alice"), TestUser::new("bob"));
+    app.touch(&alice).await;
+    let mut b = app.socket(&bob).await;
+    app.send_to(&alice, &bob, "soon pruned").await;
+    let position = b.next("message.created").await["eventSeq"].as_i64().unwrap();
+    b.close().await;
+    app.send_to(&alice, &bob, "missed").await;
+
+    // The server prunes by itself (every second with this retention): wait until the position is gone.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tick.tick().await;
+        let (status, page) = app.get(&bob, &format!("/api/chat/sync?afterEventSeq={position}")).await;
+        assert_eq!(status, 200, "{page}");
+        if page["resyncRequired"] == true {
+            assert_eq!(page["events"], json!([]), "{page}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "events past the retention were never pruned: {page}");
+    }
+    let mut b = TestSocket::connect(&app.base, json!({ "token": token_for(&bob), "afterEventSeq": position }), None)
+        .await
+        .unwrap();
+    assert_eq!(b.next("resync.required").await["eventSeq"], b.ready["eventSeq"]);
+    assert!(b.try_next("message.created", Duration::from_millis(300)).await.is_none(), "a gap was replayed");
 }
 
 #[tokio::test]
