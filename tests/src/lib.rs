@@ -4,6 +4,9 @@
 //!
 //! The store is the one `CHAT_HOST_TEST_DATABASE_URL` names (`memory:` for the in-memory store), else a fresh
 //! SQLite file in a temporary directory per test. Logs are silent unless `TEST_LOG` is set.
+//!
+//! For the reliability tests: [`history`] (what clients did and saw, and the checker), [`load`] (load
+//! clients that retry and reconnect) and [`process`] (the server as a child process to kill and restart).
 
 pub mod history;
 pub mod load;

@@ -170,7 +170,7 @@ async fn offline_while_others_send(outage: Duration, how: CatchUp) {
     let away_from = progress.load(Ordering::SeqCst);
     tokio::time::sleep(outage).await;
     let missed_count = progress.load(Ordering::SeqCst) - away_from;
-    assert!(missed_count >= 3, "too few messages were sent while Bob was away: {missed_count}");
+    assert!(missed_count >= 1, "no message was sent while Bob was away");
 
     let mut synced: Vec<(i64, String)> = Vec::new();
     let mut synced_ids: HashSet<Uuid> = HashSet::new();
