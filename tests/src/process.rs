@@ -126,7 +126,11 @@ impl ServerProcess {
         });
         let base = match tokio::time::timeout(START_TIMEOUT, addr_rx).await {
             Ok(Ok(base)) => base,
-            _ => panic!("chat-host did not start; its log:\n{}", std::fs::read_to_string(&log).unwrap_or_default()),
+            _ => {
+                // Never leave a half-started server behind.
+                let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+                panic!("chat-host did not start; its log:\n{}", std::fs::read_to_string(&log).unwrap_or_default())
+            }
         };
         let port = base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port in the listening line");
         ServerProcess { pid, base, port, exited: Some(exit_rx), log }
