@@ -8,7 +8,7 @@ use chat_domain::event::CommittedEvent;
 use chat_domain::message::Reaction;
 use chat_domain::messaging::MessagingManager;
 use chat_domain::settings::TenantSettings;
-use chat_domain::uow::{BoxFuture, Committed, Transaction};
+use chat_domain::uow::{BoxFuture, Committed, DeliveryTurn, Transaction};
 use chat_domain::{DomainError, Repositories, TenantId, WorkError};
 use chrono::{DateTime, Utc};
 
@@ -59,18 +59,20 @@ impl Core {
         T: Send + 'static,
         F: for<'t> FnOnce(&'t mut dyn Transaction) -> BoxFuture<'t, Result<T, WorkError>> + Send + 'static,
     {
-        let Committed { value, events } = self.transact(body).await?;
-        self.deliver(&events, &[]).await;
+        let Committed { value, events, turn } = self.transact(body).await?;
+        self.deliver(&events, &[], turn).await;
         Ok(value)
     }
 
-    /// Hands committed events to the sender. A failure is logged, never returned: the change is committed
-    /// and clients catch up with `sync`.
-    pub async fn deliver(&self, events: &[CommittedEvent], reactions: &[Reaction]) {
+    /// Hands committed events to the sender, in commit order: after the events of every unit committed
+    /// before (`turn`, passed on when this returns). A failure is logged, never returned: the change is
+    /// committed and clients catch up with `sync`.
+    pub async fn deliver(&self, events: &[CommittedEvent], reactions: &[Reaction], turn: DeliveryTurn) {
         if events.is_empty() {
             return;
         }
         let events: Vec<RealtimeEvent> = events.iter().map(|e| realtime_event_with(e, reactions)).collect();
+        turn.previous_passed().await;
         self.deliver_realtime(&events).await;
     }
 

@@ -105,6 +105,9 @@ impl Default for HostLimits {
     }
 }
 
+/// How long events are kept for catch-up unless configured otherwise: a week.
+pub const DEFAULT_EVENT_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
 /// Everything [`Application::build`](crate::Application::build) needs.
 #[derive(Clone)]
 pub struct Config {
@@ -137,6 +140,9 @@ pub struct Config {
     pub shutdown_grace: std::time::Duration,
     /// Cluster mode on PostgreSQL: how the outbox relay paces itself (`CHAT_OUTBOX_*`).
     pub outbox_relay: OutboxRelayOptions,
+    /// How long stored events are kept for catch-up (`sync`, `auth.afterEventSeq`); older ones are pruned
+    /// while the server runs, and a client behind them is told to resync. `None` keeps them for ever.
+    pub event_retention: Option<std::time::Duration>,
 }
 
 impl fmt::Debug for Config {
@@ -182,6 +188,7 @@ impl Default for Config {
             rate_limits: RateLimitOptions::default(),
             shutdown_grace: std::time::Duration::from_secs(30),
             outbox_relay: OutboxRelayOptions::default(),
+            event_retention: Some(DEFAULT_EVENT_RETENTION),
         }
     }
 }

@@ -29,6 +29,8 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Check the database's consistency (unread counts, last messages, gap-free seqs); exits 1 on a problem.
+    Check,
     /// Print a token signed with the configured secret (or development mode's generated one).
     Token(TokenArgs),
 }
@@ -102,6 +104,9 @@ struct Options {
     /// Most sockets one user may hold open.
     #[arg(long, env = "CHAT_MAX_SOCKETS_PER_USER", default_value_t = 30, global = true)]
     max_sockets_per_user: usize,
+    /// How many seconds stored events are kept for catch-up (`sync`, `afterEventSeq`); 0 keeps them for ever.
+    #[arg(long, env = "CHAT_EVENT_RETENTION", default_value_t = 7 * 24 * 3600, global = true)]
+    event_retention: u64,
     /// Log format: `text` or `json`.
     #[arg(long, env = "CHAT_LOG_FORMAT", default_value = "text", global = true)]
     log_format: LogFormat,
@@ -143,6 +148,7 @@ impl Options {
             dev_secret_file: self.dev_secret_file,
             blob_dir: self.blob_dir,
             allowed_origins: self.allowed_origins.as_deref().map(AllowedOrigins::parse).unwrap_or_default(),
+            event_retention: (self.event_retention > 0).then(|| Duration::from_secs(self.event_retention)),
             limits: HostLimits { max_sockets_per_user: self.max_sockets_per_user.max(1), ..HostLimits::default() },
             outbox_relay: OutboxRelayOptions {
                 grace: Duration::from_millis(self.outbox_grace_ms),
@@ -172,6 +178,21 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             chat_host::migrate(&config).await?;
             eprintln!("migrations applied");
+        }
+        Command::Check => {
+            let report = chat_host::startup::check_integrity(&config).await?;
+            for problem in &report.problems {
+                println!("{problem:?}");
+            }
+            println!(
+                "{} sides and {} conversations checked, {} problems",
+                report.sides_checked,
+                report.conversations_checked,
+                report.problems.len()
+            );
+            if !report.is_ok() {
+                bail!("the database has {} integrity problems", report.problems.len());
+            }
         }
         Command::Token(args) => {
             let auth = JwtAuth::from_config(&config)?;

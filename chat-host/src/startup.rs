@@ -88,6 +88,7 @@ pub struct Application {
     io: SocketIo,
     state: ChatState,
     shutdown_grace: std::time::Duration,
+    event_retention: Option<std::time::Duration>,
     // In cluster mode: relays the other nodes' events to this node's sockets while the server runs.
     relay: Option<EventRelay>,
     // In cluster mode: announces users whose node died as offline.
@@ -210,7 +211,19 @@ impl Application {
         };
         let grpc_addr = grpc.as_ref().map(GrpcServer::local_addr);
         tracing::info!(%addr, grpc = ?grpc_addr, database = %redact_url(&config.database.url), "chat server ready");
-        Ok(Self { listener, addr, router, io, state, shutdown_grace: config.shutdown_grace, relay, sweeper, grpc, outbox })
+        Ok(Self {
+            listener,
+            addr,
+            router,
+            io,
+            state,
+            shutdown_grace: config.shutdown_grace,
+            relay,
+            sweeper,
+            grpc,
+            outbox,
+            event_retention: config.event_retention,
+        })
     }
 
     /// The bound address (with the real port when the configuration asked for port 0).
@@ -237,7 +250,9 @@ impl Application {
     /// is accepted, and requests in flight finish (their writes are committed before they answer), within
     /// the configured grace period.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let Self { listener, router, io, shutdown_grace, relay, sweeper, grpc, outbox, .. } = self;
+        let Self { listener, router, io, shutdown_grace, relay, sweeper, grpc, outbox, state, event_retention, .. } =
+            self;
+        let pruner = event_retention.map(|retention| tokio::spawn(prune_events(state, retention)));
         let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
         let (stop_grpc, grpc_stopped) = tokio::sync::watch::channel(false);
         let signal = async move {
@@ -284,14 +299,44 @@ impl Application {
             // Lets a pass in progress finish; an aborted one is rolled back and another node redoes it.
             outbox.relay.stop(std::time::Duration::from_secs(5)).await;
         }
+        if let Some(pruner) = pruner {
+            pruner.abort();
+        }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Prunes stored events older than `retention` while the server runs: at start, then every tenth of the
+/// retention (between once a second and once an hour). Clients behind the pruned point get `resyncRequired`.
+async fn prune_events(state: ChatState, retention: std::time::Duration) {
+    let every = (retention / 10).clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(3600));
+    let keep = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let cutoff = chrono::Utc::now().checked_sub_signed(keep).unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+        match state.chat().repositories().events.prune(cutoff).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, ?retention, "pruned stored events past the retention"),
+            Err(e) => tracing::warn!(error = %e, "pruning stored events failed; will try again"),
+        }
     }
 }
 
 /// Applies the migrations of the configured store.
 pub async fn migrate(config: &Config) -> Result<(), StartupError> {
     crate::storage::migrate(&config.database).await.map_err(StartupError::from)
+}
+
+/// Checks the configured store's consistency (`chat-host check`): every side's unread count and last
+/// message against the messages, and gap-free `seq`s with their counters. Only reads; run it after a crash
+/// or a restore.
+pub async fn check_integrity(
+    config: &Config,
+) -> Result<chat_infrastructure::persistence::IntegrityReport, StartupError> {
+    crate::storage::check_integrity(&config.database).await.map_err(StartupError::from)
 }
 
 /// The whole reference server: REST under `/api/chat`, the development login, OpenAPI and its docs page,

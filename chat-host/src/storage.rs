@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chat_domain::Repositories;
 use chat_domain::memory::InMemoryChatStore;
-use chat_infrastructure::persistence::{SeaOrmChatStore, StoreOptions};
+use chat_infrastructure::persistence::{IntegrityReport, SeaOrmChatStore, StoreOptions};
 
 use crate::config::{DatabaseConfig, is_memory_url, redact_url};
 use crate::health::Readiness;
@@ -56,6 +56,16 @@ pub async fn migrate(database: &DatabaseConfig) -> Result<(), StoreError> {
         return Ok(());
     }
     connect(database, true).await.map(|_| ())
+}
+
+/// Checks the store's consistency without changing anything (for `chat-host check`); the in-memory store
+/// has nothing to check.
+pub async fn check_integrity(database: &DatabaseConfig) -> Result<IntegrityReport, StoreError> {
+    if is_memory_url(&database.url) {
+        return Ok(IntegrityReport::default());
+    }
+    let store = connect(database, false).await?;
+    store.check_integrity(None).await.map_err(|source| StoreError { url: redact_url(&database.url), source })
 }
 
 async fn connect(database: &DatabaseConfig, migrate: bool) -> Result<SeaOrmChatStore, StoreError> {

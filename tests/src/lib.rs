@@ -4,6 +4,13 @@
 //!
 //! The store is the one `CHAT_HOST_TEST_DATABASE_URL` names (`memory:` for the in-memory store), else a fresh
 //! SQLite file in a temporary directory per test. Logs are silent unless `TEST_LOG` is set.
+//!
+//! For the reliability tests: [`history`] (what clients did and saw, and the checker), [`load`] (load
+//! clients that retry and reconnect) and [`process`] (the server as a child process to kill and restart).
+
+pub mod history;
+pub mod load;
+pub mod process;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -102,6 +109,8 @@ pub struct TestApp {
     pub grpc_addr: Option<SocketAddr>,
     /// HTTP client.
     pub http: reqwest::Client,
+    /// The server's shared state (for tests that reach behind the API, such as pruning the event streams).
+    pub state: chat_host::ChatState,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     dir: PathBuf,
@@ -153,6 +162,7 @@ pub async fn spawn_app_in(dir: &std::path::Path, adjust: impl FnOnce(&mut Config
     let app = chat_host::Application::build(config).await.unwrap();
     let addr = app.local_addr();
     let grpc_addr = app.grpc_addr();
+    let state = app.state().clone();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         app.run(async move {
@@ -166,6 +176,7 @@ pub async fn spawn_app_in(dir: &std::path::Path, adjust: impl FnOnce(&mut Config
         base: format!("http://{addr}"),
         grpc_addr,
         http: reqwest::Client::builder().timeout(WAIT).build().unwrap(),
+        state,
         shutdown: Some(tx),
         server: Some(server),
         dir,

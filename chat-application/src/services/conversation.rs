@@ -99,8 +99,8 @@ impl ConversationAppService {
                 self.core.transact(move |tx| Box::pin(async move { manager.send(tx, attempt).await })).await;
             match committed {
                 Ok(committed) => {
-                    self.core.deliver(&committed.events, &[]).await;
                     let sent = committed.value;
+                    self.core.deliver(&committed.events, &[], committed.turn).await;
                     if sent.duplicate {
                         return self.message_with_reactions(caller, &sent.message).await;
                     }
@@ -453,7 +453,7 @@ impl ConversationAppService {
             .transact(move |tx| Box::pin(async move { manager.edit(tx, actor, id, text, &settings).await }))
             .await?;
         let reactions = self.reactions(caller, &[id]).await.unwrap_or_default();
-        self.core.deliver(&committed.events, &reactions).await;
+        self.core.deliver(&committed.events, &reactions, committed.turn).await;
         Ok(message_dto(&committed.value, &reactions, Some(caller.user)))
     }
 

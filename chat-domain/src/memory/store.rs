@@ -5,7 +5,7 @@ use std::sync::{PoisonError, RwLock};
 use async_trait::async_trait;
 
 use crate::error::{RepositoryError, WorkError};
-use crate::uow::{Committed, UnitOfWork, Work, WorkOutput};
+use crate::uow::{CommitOrder, Committed, UnitOfWork, Work, WorkOutput};
 
 use super::state::State;
 use super::transaction::MemoryTransaction;
@@ -22,6 +22,8 @@ pub struct InMemoryChatStore {
     current: RwLock<State>,
     /// Serializes writers: units of work and single-row writes.
     writer: async_lock::Mutex<()>,
+    /// Commit order, for delivering events in it (taken while the writer lock is held).
+    order: std::sync::Mutex<CommitOrder>,
 }
 
 impl InMemoryChatStore {
@@ -67,6 +69,7 @@ impl UnitOfWork for InMemoryChatStore {
         let value = work(&mut tx).await?;
         let (state, events) = tx.finish();
         self.publish(state);
-        Ok(Committed { value, events })
+        let turn = self.order.lock().unwrap_or_else(std::sync::PoisonError::into_inner).next_turn();
+        Ok(Committed { value, events, turn })
     }
 }

@@ -5,8 +5,11 @@
 //! closure's value together with the events it recorded, only after the commit succeeded. See
 //! `docs/adr/0001-write-path.md`.
 
+mod order;
 mod transaction;
 mod unit_of_work;
+
+pub use order::{CommitOrder, DeliveryTurn, PreviousPassed};
 
 pub use transaction::Transaction;
 pub use unit_of_work::{BoxFuture, Committed, UnitOfWork, Work, WorkOutput};

@@ -4,7 +4,7 @@ use std::pin::Pin;
 
 use async_trait::async_trait;
 
-use super::Transaction;
+use super::{DeliveryTurn, Transaction};
 use crate::error::{RepositoryError, WorkError};
 use crate::event::CommittedEvent;
 
@@ -24,6 +24,8 @@ pub struct Committed<T> {
     pub value: T,
     /// Events to deliver now that the change is durable.
     pub events: Vec<CommittedEvent>,
+    /// When they may go: after the events of every unit committed earlier (see [`DeliveryTurn`]).
+    pub turn: DeliveryTurn,
 }
 
 /// Runs units of work atomically.
@@ -58,6 +60,6 @@ impl dyn UnitOfWork {
             .value
             .downcast::<T>()
             .map_err(|_| RepositoryError::storage_msg("unit of work returned a value of another type"))?;
-        Ok(Committed { value: *value, events: committed.events })
+        Ok(Committed { value: *value, events: committed.events, turn: committed.turn })
     }
 }

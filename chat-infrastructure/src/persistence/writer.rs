@@ -12,7 +12,7 @@ use sea_orm::{
 use tokio::sync::{mpsc, oneshot};
 
 use chat_domain::event::CommittedEvent;
-use chat_domain::uow::{BoxFuture, Committed, WorkOutput};
+use chat_domain::uow::{BoxFuture, CommitOrder, Committed, WorkOutput};
 use chat_domain::{RepositoryError, WorkError};
 
 use super::options::Backend;
@@ -41,6 +41,7 @@ const WRITER_LOCK_KEY: i64 = 0x0063_6861_7477_7231; // "chatwr1"
 pub(crate) async fn run(db: DatabaseConnection, backend: Backend, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
     let max_batch = max_batch.max(1);
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    let mut order = CommitOrder::default();
     while let Some(first) = rx.recv().await {
         batch.push(first);
         // Take what is already queued; no waiting: units that arrive while this batch commits form the next.
@@ -50,7 +51,7 @@ pub(crate) async fn run(db: DatabaseConnection, backend: Backend, mut rx: mpsc::
                 Err(_) => break,
             }
         }
-        run_batch(&db, backend, std::mem::take(&mut batch)).await;
+        run_batch(&db, backend, std::mem::take(&mut batch), &mut order).await;
     }
 }
 
@@ -75,7 +76,7 @@ async fn begin(db: &DatabaseConnection, backend: Backend) -> Result<DatabaseTran
     }
 }
 
-async fn run_batch(db: &DatabaseConnection, backend: Backend, batch: Vec<Job>) {
+async fn run_batch(db: &DatabaseConnection, backend: Backend, batch: Vec<Job>, order: &mut CommitOrder) {
     let txn = match begin(db, backend).await {
         Ok(txn) => txn,
         Err(e) => {
@@ -94,7 +95,7 @@ async fn run_batch(db: &DatabaseConnection, backend: Backend, batch: Vec<Job>) {
     match txn.commit().await {
         Ok(()) => {
             for (reply, outcome) in done {
-                let _ = reply.send(outcome.map(|(value, events)| Committed { value, events }));
+                let _ = reply.send(outcome.map(|(value, events)| Committed { value, events, turn: order.next_turn() }));
             }
         }
         Err(e) => {
