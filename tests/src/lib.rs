@@ -358,6 +358,15 @@ impl TestSocket {
         }
     }
 
+    /// Takes every event received so far (queued or not yet asked for), oldest first.
+    pub fn drain(&mut self) -> Vec<(String, Value)> {
+        let mut all = std::mem::take(&mut self.pending);
+        while let Ok(event) = self.events.try_recv() {
+            all.push(event);
+        }
+        all
+    }
+
     /// Drops every queued event (after a step whose events do not matter).
     pub fn clear(&mut self) {
         self.pending.clear();

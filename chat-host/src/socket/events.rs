@@ -65,33 +65,82 @@ struct ReadInput {
     up_to_message_id: Option<Uuid>,
 }
 
+/// The client -> server events of SPEC §6, one variant per handler. [`register`] installs exactly the
+/// handlers of [`ClientEvent::ALL`], so the public [`CLIENT_EVENTS`] list cannot drift from the handlers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientEvent {
+    MessageSend,
+    ConversationRead,
+    Typing,
+    MessageDelivered,
+    Sync,
+}
+
+impl ClientEvent {
+    /// Every event, in the order of [`CLIENT_EVENTS`].
+    const ALL: [ClientEvent; 5] =
+        [Self::MessageSend, Self::ConversationRead, Self::Typing, Self::MessageDelivered, Self::Sync];
+
+    /// The event's name on the wire.
+    const fn name(self) -> &'static str {
+        match self {
+            Self::MessageSend => "message.send",
+            Self::ConversationRead => "conversation.read",
+            Self::Typing => "typing",
+            Self::MessageDelivered => "message.delivered",
+            Self::Sync => "sync",
+        }
+    }
+}
+
+/// The names of every client -> server event the server handles (anything else is answered
+/// `chat.unknown_event`). Tests iterate it to cover every event.
+pub const CLIENT_EVENTS: [&str; ClientEvent::ALL.len()] = {
+    let mut names = [""; ClientEvent::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = ClientEvent::ALL[i].name();
+        i += 1;
+    }
+    names
+};
+
 /// Registers every client event on a freshly connected socket (synchronously, before anything awaits).
 pub(crate) fn register(s: &SocketRef, state: &ChatState, caller: &CallerContext) {
-    on(s, state, caller, "message.send", |state, caller, input: SendMessageInput| async move {
-        let message = state.conversations().send_message(&caller, input).await?;
-        state.metrics().message_sent();
-        Ok(serde_json::to_value(message).unwrap_or_default())
-    });
-    on(s, state, caller, "conversation.read", |state, caller, input: ReadInput| async move {
-        let id = ConversationId::from_uuid(input.conversation_id);
-        state
-            .conversations()
-            .mark_read(&caller, id, MarkReadInput { up_to_message_id: input.up_to_message_id })
-            .await?;
-        Ok(Value::Null)
-    });
-    on(s, state, caller, "typing", |state, caller, input: TypingInput| async move {
-        state.conversations().typing(&caller, input).await?;
-        Ok(Value::Null)
-    });
-    on(s, state, caller, "message.delivered", |state, caller, input: MarkDeliveredInput| async move {
-        state.conversations().mark_delivered(&caller, input).await?;
-        Ok(Value::Null)
-    });
-    on(s, state, caller, "sync", |state, caller, input: SyncInput| async move {
-        let result = state.sync().sync(&caller, input).await?;
-        Ok(serde_json::to_value(result).unwrap_or_default())
-    });
+    for event in ClientEvent::ALL {
+        let name = event.name();
+        match event {
+            ClientEvent::MessageSend => {
+                on(s, state, caller, name, |state, caller, input: SendMessageInput| async move {
+                    let message = state.conversations().send_message(&caller, input).await?;
+                    state.metrics().message_sent();
+                    Ok(serde_json::to_value(message).unwrap_or_default())
+                })
+            }
+            ClientEvent::ConversationRead => on(s, state, caller, name, |state, caller, input: ReadInput| async move {
+                let id = ConversationId::from_uuid(input.conversation_id);
+                state
+                    .conversations()
+                    .mark_read(&caller, id, MarkReadInput { up_to_message_id: input.up_to_message_id })
+                    .await?;
+                Ok(Value::Null)
+            }),
+            ClientEvent::Typing => on(s, state, caller, name, |state, caller, input: TypingInput| async move {
+                state.conversations().typing(&caller, input).await?;
+                Ok(Value::Null)
+            }),
+            ClientEvent::MessageDelivered => {
+                on(s, state, caller, name, |state, caller, input: MarkDeliveredInput| async move {
+                    state.conversations().mark_delivered(&caller, input).await?;
+                    Ok(Value::Null)
+                })
+            }
+            ClientEvent::Sync => on(s, state, caller, name, |state, caller, input: SyncInput| async move {
+                let result = state.sync().sync(&caller, input).await?;
+                Ok(serde_json::to_value(result).unwrap_or_default())
+            }),
+        }
+    }
 
     let fallback_state = state.clone();
     s.on_fallback(move |Event(event): Event, ack: AckSender| {

@@ -10,3 +10,4 @@ mod isolation;
 mod lifecycle;
 mod operations;
 mod rich;
+mod routes;

@@ -5,5 +5,6 @@ mod catch_up;
 mod cluster;
 mod connect;
 mod flow;
+mod isolation;
 mod presence;
 mod rich;
