@@ -407,6 +407,11 @@ impl TestSocket {
         self.client.emit(event, data).await.unwrap();
     }
 
+    /// Emits an event with a raw payload without waiting.
+    pub async fn emit_payload(&self, event: &str, payload: Payload) {
+        self.client.emit(event, payload).await.unwrap();
+    }
+
     /// Closes the socket.
     pub async fn close(self) {
         let _ = self.client.disconnect().await;

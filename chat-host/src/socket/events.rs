@@ -59,10 +59,19 @@ impl From<Problem> for AckError {
 /// `conversation.read`'s payload.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ReadInput {
-    conversation_id: Uuid,
+pub struct ConversationReadInput {
+    /// The conversation.
+    pub conversation_id: Uuid,
+    /// Read up to and including this message; absent reads everything.
     #[serde(default)]
-    up_to_message_id: Option<Uuid>,
+    pub up_to_message_id: Option<Uuid>,
+}
+
+/// Decodes a client event's payload (as socketioxide hands it over) into the event's input, exactly as
+/// the REST API decodes a JSON body: a payload of the wrong shape is `chat.validation` naming the field.
+pub fn decode_payload<I: DeserializeOwned>(data: &Value) -> Result<I, Problem> {
+    let bytes = serde_json::to_vec(data).map_err(|_| Problem::bad_request("the payload is not valid JSON"))?;
+    parse_json::<I>(&bytes)
 }
 
 /// The client -> server events of SPEC §6, one variant per handler. [`register`] installs exactly the
@@ -117,14 +126,16 @@ pub(crate) fn register(s: &SocketRef, state: &ChatState, caller: &CallerContext)
                     Ok(serde_json::to_value(message).unwrap_or_default())
                 })
             }
-            ClientEvent::ConversationRead => on(s, state, caller, name, |state, caller, input: ReadInput| async move {
-                let id = ConversationId::from_uuid(input.conversation_id);
-                state
-                    .conversations()
-                    .mark_read(&caller, id, MarkReadInput { up_to_message_id: input.up_to_message_id })
-                    .await?;
-                Ok(Value::Null)
-            }),
+            ClientEvent::ConversationRead => {
+                on(s, state, caller, name, |state, caller, input: ConversationReadInput| async move {
+                    let id = ConversationId::from_uuid(input.conversation_id);
+                    state
+                        .conversations()
+                        .mark_read(&caller, id, MarkReadInput { up_to_message_id: input.up_to_message_id })
+                        .await?;
+                    Ok(Value::Null)
+                })
+            }
             ClientEvent::Typing => on(s, state, caller, name, |state, caller, input: TypingInput| async move {
                 state.conversations().typing(&caller, input).await?;
                 Ok(Value::Null)
@@ -172,10 +183,10 @@ where
         let caller = caller.clone();
         let run = run.clone();
         async move {
-            let input: I = match data.map_err(|_| Problem::bad_request("the payload is not valid JSON")).and_then(|v| {
-                let bytes = serde_json::to_vec(&v).unwrap_or_default();
-                parse_json::<I>(&bytes)
-            }) {
+            let decoded = data
+                .map_err(|_| Problem::bad_request("the payload is not valid JSON"))
+                .and_then(|v| decode_payload::<I>(&v));
+            let input: I = match decoded {
                 Ok(input) => input,
                 Err(problem) => {
                     state.metrics().socket_event(name, false);

@@ -29,7 +29,7 @@ use socketioxide::layer::SocketIoLayer;
 use crate::state::ChatState;
 
 pub use connect::HandshakeAuth;
-pub use events::{AckError, AckReply, CLIENT_EVENTS};
+pub use events::{AckError, AckReply, CLIENT_EVENTS, ConversationReadInput, decode_payload};
 
 /// A Socket.IO server configured with the chat's limits (64 KiB payloads), with no namespace yet.
 ///
