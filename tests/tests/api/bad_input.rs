@@ -687,3 +687,28 @@ async fn operational_routes_survive_bad_input() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(app.is_healthy().await);
 }
+
+#[tokio::test]
+async fn nul_bytes_in_token_names_and_group_texts_are_not_a_server_error() {
+    let app = spawn_app().await;
+    let user = TestUser::new("nul");
+    let mut claims = chat_tests::claims_for(&user);
+    claims["preferred_username"] = json!("a\u{0}b");
+    claims["name"] = json!("\u{0}");
+    let token = chat_tests::sign(&claims);
+    let response = app.http.get(app.url("/api/chat/contacts/unread-count")).bearer_auth(&token).send().await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    // NUL bytes in stored texts other than messages are refused too (PostgreSQL cannot store them).
+    let other = TestUser::new("other");
+    for body in [
+        json!({ "name": "a\u{0}b", "memberIds": [] }),
+        json!({ "name": "ok", "description": "\u{0}", "memberIds": [] }),
+    ] {
+        let (status, problem) = app.post(&other, "/api/chat/groups", body.clone()).await;
+        assert_eq!(status, 400, "{body}: {problem}");
+        assert_eq!(problem["code"], "chat.validation");
+    }
+    assert!(app.is_healthy().await);
+}
