@@ -42,14 +42,18 @@ impl CallerContext {
         self
     }
 
-    /// The caller's names, validated; a missing or blank user name becomes the user id.
+    /// The caller's names, validated; a missing or blank user name becomes the user id. Names come from
+    /// the identity provider (token claims), so NUL characters, which text storage refuses, are dropped
+    /// rather than locking the user out.
     pub(crate) fn person_name(&self) -> Result<PersonName, DomainError> {
+        let clean = |n: &Option<String>| n.as_deref().map(|n| n.replace('\0', ""));
+        let (user_name, name, surname) = (clean(&self.user_name), clean(&self.name), clean(&self.surname));
         let fallback = self.user.to_string();
-        let user_name = match self.user_name.as_deref().map(str::trim) {
+        let user_name = match user_name.as_deref().map(str::trim) {
             Some(n) if !n.is_empty() => n,
             _ => fallback.as_str(),
         };
-        PersonName::parse(user_name, self.name.as_deref(), self.surname.as_deref())
+        PersonName::parse(user_name, name.as_deref(), surname.as_deref())
     }
 }
 
@@ -57,6 +61,17 @@ impl CallerContext {
 mod tests {
     use super::*;
     use uuid::Uuid;
+
+    #[test]
+    fn nul_characters_in_claimed_names_are_dropped() {
+        let caller = CallerContext::new(TenantId::HOST, UserId::from_uuid(Uuid::new_v4())).with_names(
+            "a\0b",
+            Some("\0".into()),
+            None,
+        );
+        let name = caller.person_name().ok();
+        assert_eq!(name.map(|n| n.user_name().to_owned()), Some("ab".to_owned()));
+    }
 
     #[test]
     fn a_caller_without_a_user_name_is_named_by_id() {

@@ -16,8 +16,8 @@ pub const DEFAULT_LIMIT: u32 = 50;
 /// Largest page size.
 pub const MAX_LIMIT: u32 = 100;
 
-/// A validated page size.
-pub(crate) fn page_limit(limit: Option<u32>) -> Result<usize, AppError> {
+/// A validated page size: `limit` (default 50) must be 1 to 100.
+pub fn page_limit(limit: Option<u32>) -> Result<usize, AppError> {
     match limit.unwrap_or(DEFAULT_LIMIT) {
         n @ 1..=MAX_LIMIT => Ok(n as usize),
         _ => Err(AppError::validation("limit", format!("limit must be 1 to {MAX_LIMIT}"))),
@@ -28,8 +28,8 @@ fn malformed(field: &str) -> AppError {
     AppError::validation(field, "malformed cursor")
 }
 
-/// A history cursor: a message `seq`.
-pub(crate) fn parse_seq(field: &str, raw: &str) -> Result<Seq, AppError> {
+/// Decodes a history cursor (a message `seq`); anything else is a validation error on `field`.
+pub fn parse_seq(field: &str, raw: &str) -> Result<Seq, AppError> {
     raw.trim().parse::<i64>().ok().filter(|v| *v >= 0).map(Seq::new).ok_or_else(|| malformed(field))
 }
 
@@ -38,8 +38,9 @@ pub(crate) fn activity_cursor(at: DateTime<Utc>, id: ConversationId) -> String {
     format!("{}_{}", at.timestamp_micros(), id)
 }
 
-/// Parses [`activity_cursor`].
-pub(crate) fn parse_activity(field: &str, raw: &str) -> Result<(DateTime<Utc>, ConversationId), AppError> {
+/// Decodes a conversation-list cursor (see [`activity_cursor`]); anything else is a validation error on
+/// `field`.
+pub fn parse_activity(field: &str, raw: &str) -> Result<(DateTime<Utc>, ConversationId), AppError> {
     let (micros, id) = raw.split_once('_').ok_or_else(|| malformed(field))?;
     let micros = micros.parse::<i64>().map_err(|_| malformed(field))?;
     let at = DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(|| malformed(field))?;
@@ -47,13 +48,13 @@ pub(crate) fn parse_activity(field: &str, raw: &str) -> Result<(DateTime<Utc>, C
     Ok((at, id))
 }
 
-/// A member-list cursor: the last user id.
-pub(crate) fn parse_user(field: &str, raw: &str) -> Result<UserId, AppError> {
+/// Decodes a member-list cursor (the last user id); anything else is a validation error on `field`.
+pub fn parse_user(field: &str, raw: &str) -> Result<UserId, AppError> {
     raw.trim().parse::<UserId>().map_err(|_| malformed(field))
 }
 
-/// A search cursor: how many results to skip.
-pub(crate) fn parse_offset(field: &str, raw: &str) -> Result<usize, AppError> {
+/// Decodes a search cursor (how many results to skip); anything else is a validation error on `field`.
+pub fn parse_offset(field: &str, raw: &str) -> Result<usize, AppError> {
     raw.trim().parse::<usize>().map_err(|_| malformed(field))
 }
 

@@ -4,21 +4,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DomainError;
 
-/// Checks that `value`, trimmed, has 1 to `max` characters, and returns the trimmed text.
+/// Checks that `value`, trimmed, has 1 to `max` characters and no NUL, and returns the trimmed text.
 pub fn bounded(value: &str, field: &'static str, max: usize) -> Result<String, DomainError> {
     let trimmed = value.trim();
     let chars = trimmed.chars().count();
-    if chars == 0 || chars > max {
+    // NUL cannot be stored as text (PostgreSQL refuses it), so it is refused here, like in message texts.
+    if chars == 0 || chars > max || trimmed.contains('\0') {
         return Err(DomainError::InvalidText { field, max });
     }
     Ok(trimmed.to_owned())
 }
 
-/// Checks an optional text: `None` or empty stays `None`, otherwise at most `max` characters.
+/// Checks an optional text: `None` or empty stays `None`, otherwise at most `max` characters and no NUL.
 pub fn optional_bounded(value: Option<&str>, field: &'static str, max: usize) -> Result<Option<String>, DomainError> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(v) if v.chars().count() > max => Err(DomainError::InvalidText { field, max }),
+        Some(v) if v.chars().count() > max || v.contains('\0') => Err(DomainError::InvalidText { field, max }),
         Some(v) => Ok(Some(v.to_owned())),
     }
 }
@@ -77,6 +78,12 @@ mod tests {
     #[test]
     fn blank_user_name_is_rejected() {
         assert!(PersonName::parse("   ", None, None).is_err());
+    }
+
+    #[test]
+    fn nul_bytes_are_rejected() {
+        assert!(bounded("a\0b", "name", 10).is_err());
+        assert!(optional_bounded(Some("\0"), "description", 10).is_err());
     }
 
     #[test]

@@ -415,6 +415,15 @@ impl TestSocket {
         self.duplicates
     }
 
+    /// Takes every event received so far (queued or not yet asked for), oldest first.
+    pub fn drain(&mut self) -> Vec<(String, Value)> {
+        let mut all = std::mem::take(&mut self.pending);
+        while let Ok(event) = self.events.try_recv() {
+            all.push(event);
+        }
+        all
+    }
+
     /// Drops every queued event (after a step whose events do not matter).
     pub fn clear(&mut self) {
         self.pending.clear();
@@ -453,6 +462,11 @@ impl TestSocket {
     /// Emits an event without waiting.
     pub async fn emit(&self, event: &str, data: Value) {
         self.client.emit(event, data).await.unwrap();
+    }
+
+    /// Emits an event with a raw payload without waiting.
+    pub async fn emit_payload(&self, event: &str, payload: Payload) {
+        self.client.emit(event, payload).await.unwrap();
     }
 
     /// Closes the socket.

@@ -42,6 +42,7 @@ pub struct GetContactsInput {
     #[serde(default)]
     pub include_other_contacts: bool,
     /// Most contacts returned, 1 to 100 (default 50).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }
 

@@ -77,6 +77,7 @@ pub struct ListConversationsInput {
     /// `nextCursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 50).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }
 
@@ -96,6 +97,7 @@ pub struct OpenDirectConversationInput {
 #[serde(rename_all = "camelCase")]
 pub struct GetDirectConversationInput {
     /// Number of latest messages, 1 to 100 (default 50).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }
 

@@ -91,6 +91,7 @@ pub struct GetGroupMembersInput {
     /// `nextCursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 50).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }
 

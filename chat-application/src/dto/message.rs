@@ -103,6 +103,7 @@ pub struct GetMessagesInput {
     /// Only messages sent at or before this time.
     pub to: Option<DateTime<Utc>>,
     /// Page size, 1 to 100 (default 50).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }
 
@@ -169,6 +170,7 @@ pub struct SearchMessagesInput {
     /// `nextCursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 100 (default 50).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }
 

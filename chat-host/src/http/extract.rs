@@ -38,14 +38,22 @@ where
     }
 }
 
-/// Deserializes JSON, reporting the path of the first bad field.
+/// Deserializes a JSON object into an input, reporting the path of the first bad field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    // serde_json checks UTF-8 only in the strings it keeps, so a bad byte in an ignored field would pass.
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(Problem::bad_request("the body is not valid UTF-8"));
+    }
     // Syntax first, so that malformed JSON is always `chat.bad_request`, whatever its first field says.
     if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
         return Err(match e.classify() {
             serde_json::error::Category::Eof => Problem::bad_request("the JSON body ends too early"),
             _ => Problem::bad_request(format!("the body is not valid JSON: {}", strip_position(&e.to_string()))),
         });
+    }
+    // Every input is an object; serde would also read a struct from an array, by position (`[1, 2]`).
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return Err(Problem::invalid_field("body", "expected a JSON object"));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value: Result<T, _> = serde_path_to_error::deserialize(&mut de);
@@ -168,7 +176,8 @@ where
     }
 }
 
-/// A JSON body that may be absent (an empty body reads as `None`), for actions whose input is optional.
+/// A JSON body that may be absent (an empty body or `null` reads as `None`), for actions whose input is
+/// optional.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OptionalJson<T>(pub Option<T>);
 
@@ -182,7 +191,8 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let json = is_json(req.headers());
         let bytes = Bytes::from_request(req, state).await.map_err(bytes_problem)?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        // The OpenAPI document describes the body as `T` or `null`.
+        if bytes.iter().all(u8::is_ascii_whitespace) || (json && bytes.trim_ascii() == b"null") {
             return Ok(OptionalJson(None));
         }
         if !json {
@@ -193,5 +203,37 @@ where
             ));
         }
         parse_json(&bytes).map(|v| OptionalJson(Some(v)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_json;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Input {
+        #[allow(dead_code)]
+        name: Option<String>,
+    }
+
+    #[test]
+    fn invalid_utf8_in_an_ignored_field_is_a_bad_request() {
+        let problem = parse_json::<Input>(b"{\"other\":\"\xc3\x28\"}").unwrap_err();
+        assert_eq!(problem.code, "chat.bad_request");
+        assert_eq!(problem.status, 400);
+    }
+
+    #[test]
+    fn an_array_is_not_read_as_an_input_by_position() {
+        let problem = parse_json::<Input>(br#"["x"]"#).unwrap_err();
+        assert_eq!(problem.code, "chat.validation");
+        assert_eq!(problem.errors[0].field, "body");
+    }
+
+    #[test]
+    fn a_body_of_the_wrong_shape_names_the_field() {
+        let problem = parse_json::<Input>(br#"{"name": 5}"#).unwrap_err();
+        assert_eq!(problem.code, "chat.validation");
+        assert_eq!(problem.errors[0].field, "name");
     }
 }

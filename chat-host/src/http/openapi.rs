@@ -4,6 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
+use chat_application::dto::DeleteScopeDto;
+
 use super::problem::Problem;
 use super::routes::api_routes;
 use crate::state::ChatState;
@@ -17,7 +19,8 @@ Errors are RFC 9457 problem documents (`application/problem+json`) with a stable
 travel over Socket.IO (see the events reference)."
     ),
     modifiers(&BearerAuth),
-    components(schemas(Problem)),
+    // `DeleteScopeDto` is only referenced from query parameters, which do not collect their schemas.
+    components(schemas(Problem, DeleteScopeDto)),
     tags(
         (name = "messages", description = "Send, read, edit, delete, react, search"),
         (name = "conversations", description = "Conversation list, history, read, mute, archive"),

@@ -59,39 +59,99 @@ impl From<Problem> for AckError {
 /// `conversation.read`'s payload.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ReadInput {
-    conversation_id: Uuid,
+pub struct ConversationReadInput {
+    /// The conversation.
+    pub conversation_id: Uuid,
+    /// Read up to and including this message; absent reads everything.
     #[serde(default)]
-    up_to_message_id: Option<Uuid>,
+    pub up_to_message_id: Option<Uuid>,
 }
+
+/// Decodes a client event's payload (as socketioxide hands it over) into the event's input, exactly as
+/// the REST API decodes a JSON body: a payload of the wrong shape is `chat.validation` naming the field.
+pub fn decode_payload<I: DeserializeOwned>(data: &Value) -> Result<I, Problem> {
+    let bytes = serde_json::to_vec(data).map_err(|_| Problem::bad_request("the payload is not valid JSON"))?;
+    parse_json::<I>(&bytes)
+}
+
+/// The client -> server events of SPEC §6, one variant per handler. [`register`] installs exactly the
+/// handlers of [`ClientEvent::ALL`], so the public [`CLIENT_EVENTS`] list cannot drift from the handlers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientEvent {
+    MessageSend,
+    ConversationRead,
+    Typing,
+    MessageDelivered,
+    Sync,
+}
+
+impl ClientEvent {
+    /// Every event, in the order of [`CLIENT_EVENTS`].
+    const ALL: [ClientEvent; 5] =
+        [Self::MessageSend, Self::ConversationRead, Self::Typing, Self::MessageDelivered, Self::Sync];
+
+    /// The event's name on the wire.
+    const fn name(self) -> &'static str {
+        match self {
+            Self::MessageSend => "message.send",
+            Self::ConversationRead => "conversation.read",
+            Self::Typing => "typing",
+            Self::MessageDelivered => "message.delivered",
+            Self::Sync => "sync",
+        }
+    }
+}
+
+/// The names of every client -> server event the server handles (anything else is answered
+/// `chat.unknown_event`). Tests iterate it to cover every event.
+pub const CLIENT_EVENTS: [&str; ClientEvent::ALL.len()] = {
+    let mut names = [""; ClientEvent::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = ClientEvent::ALL[i].name();
+        i += 1;
+    }
+    names
+};
 
 /// Registers every client event on a freshly connected socket (synchronously, before anything awaits).
 pub(crate) fn register(s: &SocketRef, state: &ChatState, caller: &CallerContext) {
-    on(s, state, caller, "message.send", |state, caller, input: SendMessageInput| async move {
-        let message = state.conversations().send_message(&caller, input).await?;
-        state.metrics().message_sent();
-        Ok(serde_json::to_value(message).unwrap_or_default())
-    });
-    on(s, state, caller, "conversation.read", |state, caller, input: ReadInput| async move {
-        let id = ConversationId::from_uuid(input.conversation_id);
-        state
-            .conversations()
-            .mark_read(&caller, id, MarkReadInput { up_to_message_id: input.up_to_message_id })
-            .await?;
-        Ok(Value::Null)
-    });
-    on(s, state, caller, "typing", |state, caller, input: TypingInput| async move {
-        state.conversations().typing(&caller, input).await?;
-        Ok(Value::Null)
-    });
-    on(s, state, caller, "message.delivered", |state, caller, input: MarkDeliveredInput| async move {
-        state.conversations().mark_delivered(&caller, input).await?;
-        Ok(Value::Null)
-    });
-    on(s, state, caller, "sync", |state, caller, input: SyncInput| async move {
-        let result = state.sync().sync(&caller, input).await?;
-        Ok(serde_json::to_value(result).unwrap_or_default())
-    });
+    for event in ClientEvent::ALL {
+        let name = event.name();
+        match event {
+            ClientEvent::MessageSend => {
+                on(s, state, caller, name, |state, caller, input: SendMessageInput| async move {
+                    let message = state.conversations().send_message(&caller, input).await?;
+                    state.metrics().message_sent();
+                    Ok(serde_json::to_value(message).unwrap_or_default())
+                })
+            }
+            ClientEvent::ConversationRead => {
+                on(s, state, caller, name, |state, caller, input: ConversationReadInput| async move {
+                    let id = ConversationId::from_uuid(input.conversation_id);
+                    state
+                        .conversations()
+                        .mark_read(&caller, id, MarkReadInput { up_to_message_id: input.up_to_message_id })
+                        .await?;
+                    Ok(Value::Null)
+                })
+            }
+            ClientEvent::Typing => on(s, state, caller, name, |state, caller, input: TypingInput| async move {
+                state.conversations().typing(&caller, input).await?;
+                Ok(Value::Null)
+            }),
+            ClientEvent::MessageDelivered => {
+                on(s, state, caller, name, |state, caller, input: MarkDeliveredInput| async move {
+                    state.conversations().mark_delivered(&caller, input).await?;
+                    Ok(Value::Null)
+                })
+            }
+            ClientEvent::Sync => on(s, state, caller, name, |state, caller, input: SyncInput| async move {
+                let result = state.sync().sync(&caller, input).await?;
+                Ok(serde_json::to_value(result).unwrap_or_default())
+            }),
+        }
+    }
 
     let fallback_state = state.clone();
     s.on_fallback(move |Event(event): Event, ack: AckSender| {
@@ -123,10 +183,10 @@ where
         let caller = caller.clone();
         let run = run.clone();
         async move {
-            let input: I = match data.map_err(|_| Problem::bad_request("the payload is not valid JSON")).and_then(|v| {
-                let bytes = serde_json::to_vec(&v).unwrap_or_default();
-                parse_json::<I>(&bytes)
-            }) {
+            let decoded = data
+                .map_err(|_| Problem::bad_request("the payload is not valid JSON"))
+                .and_then(|v| decode_payload::<I>(&v));
+            let input: I = match decoded {
                 Ok(input) => input,
                 Err(problem) => {
                     state.metrics().socket_event(name, false);

@@ -34,7 +34,7 @@ use socketioxide::layer::SocketIoLayer;
 use crate::state::ChatState;
 
 pub use connect::HandshakeAuth;
-pub use events::{AckError, AckReply};
+pub use events::{AckError, AckReply, CLIENT_EVENTS, ConversationReadInput, decode_payload};
 pub use expiry::{SESSION_EXPIRED, SESSION_REFRESH};
 
 /// Where the Socket.IO endpoint is served unless an embedder picks another path.

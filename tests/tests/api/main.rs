@@ -10,4 +10,5 @@ mod isolation;
 mod lifecycle;
 mod operations;
 mod rich;
+mod routes;
 mod security;

@@ -143,7 +143,7 @@ fn multipart_problem(status: StatusCode, detail: &str) -> Problem {
 /// Fetch a file (its uploader, or members of a conversation whose message carries it).
 #[utoipa::path(get, path = "/attachments/{id}", tag = "attachments",
     params(("id" = Uuid, Path, description = "Attachment id")),
-    responses((status = 200, description = "The bytes, with the detected `Content-Type`", content_type = "application/octet-stream"), ErrorResponses,
+    responses((status = 200, description = "The bytes, with the detected `Content-Type`", content_type = "*/*"), ErrorResponses,
         (status = 501, description = "No blob store configured", body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn get_attachment(State(state): State<ChatState>, Caller(caller): Caller, Path(path): Path<IdPath>) -> Response {

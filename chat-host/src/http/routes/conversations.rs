@@ -92,7 +92,7 @@ async fn get_messages(
 
 /// Mark read up to `upToMessageId` (default: everything); read receipts go out in real time.
 #[utoipa::path(post, path = "/conversations/{id}/read", tag = "conversations",
-    params(("id" = Uuid, Path, description = "Conversation id")), request_body = MarkReadInput,
+    params(("id" = Uuid, Path, description = "Conversation id")), request_body = Option<MarkReadInput>,
     responses((status = 204, description = "Marked read"), ErrorResponses),
     security(("bearer" = [])))]
 async fn mark_read(

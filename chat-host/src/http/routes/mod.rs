@@ -82,6 +82,9 @@ pub(crate) enum ErrorResponses {
     /// The request conflicts with the current state (`chat.conflict`).
     #[response(status = 409, content_type = "application/problem+json")]
     Conflict(Problem),
+    /// The body is not of the media type the route takes (`chat.unsupported_media_type`).
+    #[response(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Problem),
     /// The body is larger than 64 KiB (`chat.payload_too_large`).
     #[response(status = 413, content_type = "application/problem+json")]
     TooLarge(Problem),

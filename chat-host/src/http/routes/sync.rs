@@ -23,6 +23,7 @@ struct SyncQuery {
     #[serde(default)]
     after_event_seq: i64,
     /// Most events returned, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 
