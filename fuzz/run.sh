@@ -5,6 +5,11 @@
 #
 #   fuzz/run.sh [target ...]        (default: every target)
 #
+# CI builds the targets unoptimised (`--dev`): the targets link the whole host stack, and an optimised
+# cargo-fuzz build of it takes several times longer to compile than the minute each target then runs.
+# For long runs by hand, `FUZZ_RELEASE=1 FUZZ_SECONDS=3600 fuzz/run.sh` builds optimised (many more
+# executions per second).
+#
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz --locked`).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -13,6 +18,9 @@ seconds="${FUZZ_SECONDS:-60}"
 # No sanitizer: the chat crates forbid `unsafe`, so AddressSanitizer would only slow the run; debug
 # assertions and overflow checks stay on, as in the tests.
 flags=(--sanitizer none --debug-assertions)
+if [ "${FUZZ_RELEASE:-0}" != 1 ]; then
+    flags+=(--dev)
+fi
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     mapfile -t targets < <(cargo +nightly fuzz list)
