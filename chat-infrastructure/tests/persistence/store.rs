@@ -344,5 +344,17 @@ async fn integrity_check_reports_a_tampered_unread_count() {
             "{name}: {:?}",
             report.problems
         );
+        // The kept total followed the (tampered) sides through the triggers; tampering with it is reported.
+        assert!(!report.problems.iter().any(|p| matches!(p, IntegrityProblem::UnreadTotal { .. })), "{name}");
+        db.execute_unprepared("UPDATE user_unread_totals SET total = total + 3").await.expect("tamper the total");
+        let report = store.check_integrity(Some(tenant)).await.expect("check");
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| matches!(p, IntegrityProblem::UnreadTotal { user, actual: 6, stored: 9, .. } if *user == b)),
+            "{name}: {:?}",
+            report.problems
+        );
     }
 }
