@@ -7,9 +7,10 @@
 //! - **counters** (`conversation_seqs.last_seq`, `user_streams.last_event_seq`): the first unit that
 //!   touches a counter moves it in the database (`… RETURNING`), later units of the batch move it in
 //!   memory, and the batch writes the final values back in one multi-row statement before it commits;
-//! - **append-only rows** (`events`, `user_events`): recorded in memory and inserted with multi-row
-//!   statements before the commit. No unit of work reads them back; jobs that may (pruning) run after a
-//!   flush (see [`BatchState::flush`]).
+//! - **members** of a conversation, until a unit adds or removes a side of it;
+//! - **append-only rows** (`events`, `user_events`, `receipts`): recorded in memory and inserted with
+//!   multi-row statements before the commit. No unit of work reads them back (a purge drops the pending
+//!   receipts of its conversation); jobs that may (pruning) run after a flush (see [`BatchState::flush`]).
 //!
 //! A unit of work never changes the batch state directly: it records its changes in a [`UnitDelta`], which
 //! the writer merges only after the unit succeeded. A unit that fails is rolled back to its savepoint and
@@ -22,7 +23,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
 use uuid::Uuid;
 
-use chat_domain::RepositoryError;
+use chat_domain::{RepositoryError, UserId};
 
 use super::sql::{db_err, placeholders, stmt};
 
@@ -55,6 +56,17 @@ pub(crate) struct UserEventRow {
     pub(crate) at: DateTime<Utc>,
 }
 
+/// One `receipts` row (a member's watermark moved) to insert.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReceiptRow {
+    pub(crate) tenant: Uuid,
+    pub(crate) conversation: Uuid,
+    pub(crate) user: Uuid,
+    pub(crate) kind: &'static str,
+    pub(crate) up_to: i64,
+    pub(crate) at: DateTime<Utc>,
+}
+
 /// A unit of work's changes to the batch state, merged only if the unit succeeds.
 #[derive(Debug, Default)]
 pub(crate) struct UnitDelta {
@@ -63,6 +75,21 @@ pub(crate) struct UnitDelta {
     pub(crate) streams: HashMap<CounterKey, Counter>,
     pub(crate) events: Vec<EventRow>,
     pub(crate) user_events: Vec<UserEventRow>,
+    /// Members read (`Some`) or changed (`None`: read the database again) by the unit.
+    pub(crate) members: HashMap<CounterKey, Option<Vec<UserId>>>,
+    pub(crate) receipts: Vec<ReceiptRow>,
+    /// Conversations the unit purged: earlier units' pending receipts of them are dropped.
+    pub(crate) purged: Vec<CounterKey>,
+}
+
+impl UnitDelta {
+    /// The unit purged a conversation: its own pending receipts there go, and so will the batch's.
+    pub(crate) fn purge(&mut self, key: CounterKey) {
+        self.seqs.insert(key, None);
+        self.members.insert(key, None);
+        self.receipts.retain(|r| (r.tenant, r.conversation) != key);
+        self.purged.push(key);
+    }
 }
 
 /// The batch's counters and pending rows (see the module docs).
@@ -72,9 +99,19 @@ pub(crate) struct BatchState {
     streams: HashMap<CounterKey, Counter>,
     events: Vec<EventRow>,
     user_events: Vec<UserEventRow>,
+    members: HashMap<CounterKey, Vec<UserId>>,
+    receipts: Vec<ReceiptRow>,
 }
 
 impl BatchState {
+    /// A conversation's members as the unit sees them; `None` when unknown or changed by the unit.
+    pub(crate) fn members(&self, delta: &UnitDelta, key: CounterKey) -> Option<Vec<UserId>> {
+        match delta.members.get(&key) {
+            Some(own) => own.clone(),
+            None => self.members.get(&key).cloned(),
+        }
+    }
+
     /// A conversation's `seq` counter as the unit sees it: its own change first, then the batch's.
     /// `None` when neither knows it (read the database).
     pub(crate) fn seq(&self, delta: &UnitDelta, key: CounterKey) -> Option<i64> {
@@ -104,6 +141,16 @@ impl BatchState {
         }
         self.events.extend(delta.events);
         self.user_events.extend(delta.user_events);
+        for (key, members) in delta.members {
+            match members {
+                Some(m) => self.members.insert(key, m),
+                None => self.members.remove(&key),
+            };
+        }
+        if !delta.purged.is_empty() {
+            self.receipts.retain(|r| !delta.purged.contains(&(r.tenant, r.conversation)));
+        }
+        self.receipts.extend(delta.receipts);
     }
 
     /// Writes everything the database is behind on (counters, pending rows) with multi-row statements and
@@ -116,6 +163,8 @@ impl BatchState {
             self.streams.drain().filter(|(_, c)| c.dirty).map(|(k, c)| (k, c.value)).collect();
         let events = std::mem::take(&mut self.events);
         let user_events = std::mem::take(&mut self.user_events);
+        let receipts = std::mem::take(&mut self.receipts);
+        self.members.clear();
         let backend = conn.get_database_backend();
         // Each statement stays well under every backend's limit on bound values (SQLite: 32,766).
         for chunk in seqs.chunks(2000) {
@@ -163,6 +212,25 @@ impl BatchState {
             let sql = format!(
                 "INSERT INTO user_events (tenant_id, user_id, event_seq, event_id, at) VALUES {}",
                 rows(chunk.len(), 5)
+            );
+            conn.execute_raw(stmt(backend, &sql, values)).await.map_err(db_err)?;
+        }
+        for chunk in receipts.chunks(1000) {
+            let mut values = Vec::with_capacity(chunk.len() * 6);
+            for r in chunk {
+                values.extend([
+                    Value::from(r.tenant),
+                    Value::from(r.conversation),
+                    Value::from(r.user),
+                    Value::from(r.kind),
+                    Value::from(r.up_to),
+                    Value::from(r.at),
+                ]);
+            }
+            let sql = format!(
+                "INSERT INTO receipts (tenant_id, conversation_id, user_id, kind, up_to_seq, at) VALUES {} \
+                 ON CONFLICT DO NOTHING",
+                rows(chunk.len(), 6)
             );
             conn.execute_raw(stmt(backend, &sql, values)).await.map_err(db_err)?;
         }

@@ -1,7 +1,6 @@
 //! The [`Transaction`] a unit of work sees: reads and writes on the batch's database transaction, inside
 //! the unit's own savepoint, with counters and event rows kept in the batch's memory (see `batch`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -19,7 +18,7 @@ use chat_domain::uow::Transaction;
 use chat_domain::user::ChatUser;
 use chat_domain::{AttachmentId, ConversationId, EventSeq, MessageId, RepositoryError, Seq, TenantId, UserId};
 
-use super::batch::{BatchState, Counter, EventRow, UnitDelta, UserEventRow};
+use super::batch::{BatchState, Counter, EventRow, ReceiptRow, UnitDelta, UserEventRow};
 use super::entities::{attachment, chat_group, chat_user, conversation, group_member};
 use super::mapping;
 use super::queries;
@@ -33,14 +32,12 @@ pub(crate) struct SeaOrmTransaction<'c> {
     batch: &'c BatchState,
     delta: UnitDelta,
     events: Vec<CommittedEvent>,
-    /// Members read by this unit, until it changes a conversation's sides.
-    members: HashMap<(TenantId, ConversationId), Vec<UserId>>,
 }
 
 impl<'c> SeaOrmTransaction<'c> {
     /// A unit's view of `conn` (the unit's savepoint) after the batch's earlier units (`batch`).
     pub(crate) fn new(conn: &'c DatabaseTransaction, batch: &'c BatchState) -> Self {
-        Self { conn, batch, delta: UnitDelta::default(), events: Vec::new(), members: HashMap::new() }
+        Self { conn, batch, delta: UnitDelta::default(), events: Vec::new() }
     }
 
     /// The events recorded, in order, and the unit's changes to the batch state.
@@ -107,11 +104,12 @@ impl Transaction for SeaOrmTransaction<'_> {
         tenant: TenantId,
         id: ConversationId,
     ) -> Result<Vec<UserId>, RepositoryError> {
-        if let Some(members) = self.members.get(&(tenant, id)) {
-            return Ok(members.clone());
+        let key = (tenant.as_uuid(), id.as_uuid());
+        if let Some(members) = self.batch.members(&self.delta, key) {
+            return Ok(members);
         }
         let members = queries::members(self.conn, tenant, id).await?;
-        self.members.insert((tenant, id), members.clone());
+        self.delta.members.insert(key, Some(members.clone()));
         Ok(members)
     }
 
@@ -127,7 +125,7 @@ impl Transaction for SeaOrmTransaction<'_> {
                 side.user()
             )));
         }
-        self.members.remove(&(side.tenant(), side.id()));
+        self.delta.members.insert((side.tenant().as_uuid(), side.id().as_uuid()), None);
         conversation::Entity::insert(mapping::conversation_to_row(side))
             .on_conflict(
                 OnConflict::columns([
@@ -168,7 +166,7 @@ impl Transaction for SeaOrmTransaction<'_> {
         id: ConversationId,
         user: UserId,
     ) -> Result<(), RepositoryError> {
-        self.members.remove(&(tenant, id));
+        self.delta.members.insert((tenant.as_uuid(), id.as_uuid()), None);
         self.exec(
             "DELETE FROM conversations WHERE tenant_id = ? AND conversation_id = ? AND user_id = ?",
             vec![id_v(tenant), id_c(id), id_u(user)],
@@ -255,26 +253,21 @@ impl Transaction for SeaOrmTransaction<'_> {
         up_to: Seq,
         at: DateTime<Utc>,
     ) -> Result<(), RepositoryError> {
-        self.exec(
-            "INSERT INTO receipts (tenant_id, conversation_id, user_id, kind, up_to_seq, at) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            vec![
-                id_v(tenant),
-                id_c(conversation),
-                id_u(user),
-                mapping::receipt_kind_name(kind).into(),
-                up_to.value().into(),
-                at.into(),
-            ],
-        )
-        .await
-        .map(drop)
+        // Append-only and read by no unit: the batch inserts it before it commits.
+        self.delta.receipts.push(ReceiptRow {
+            tenant: tenant.as_uuid(),
+            conversation: conversation.as_uuid(),
+            user: user.as_uuid(),
+            kind: mapping::receipt_kind_name(kind),
+            up_to: up_to.value(),
+            at,
+        });
+        Ok(())
     }
 
     async fn purge_conversation(&mut self, tenant: TenantId, id: ConversationId) -> Result<(), RepositoryError> {
-        self.members.remove(&(tenant, id));
-        // The counter row goes too: the database is the truth for it again.
-        self.delta.seqs.insert((tenant.as_uuid(), id.as_uuid()), None);
+        // The counter row goes too (the database is the truth for it again), and pending receipts.
+        self.delta.purge((tenant.as_uuid(), id.as_uuid()));
         for (table, column) in PURGED {
             self.exec(
                 &format!("DELETE FROM {table} WHERE tenant_id = ? AND {column} = ?"),
