@@ -161,11 +161,17 @@ const RAW_PAGE_SQL: &str = "SELECT m.tenant_id, m.id, m.conversation_id, m.seq, 
      ORDER BY m.seq DESC LIMIT ?";
 
 pub(super) async fn run_b5(suite: &Suite) -> anyhow::Result<BenchResult> {
-    let sizes: Vec<usize> = if suite.quick { vec![20_000] } else { vec![1_000_000] };
+    let sizes: Vec<usize> = if !suite.b5_messages.is_empty() {
+        suite.b5_messages.clone()
+    } else if suite.quick {
+        vec![20_000]
+    } else {
+        vec![1_000_000]
+    };
     let iterations = if suite.quick { 300 } else { 3_000 };
     let mut samples = Samples::default();
     let mut notes =
-        vec!["10M messages is not run by default (seeding takes about 10 minutes and several GB here)".to_owned()];
+        vec!["10M messages is not run by default (`--b5-messages 10000000`; seeding takes about 10 minutes and several GB here)".to_owned()];
     for &m in &sizes {
         let key = |what: &str| format!("m{m}_{what}");
         let target = if m >= 10_000_000 { "<= 3 ms" } else { "<= 2 ms" };
