@@ -1,10 +1,13 @@
 //! B1, first measurement: direct messages sent through the store's unit of work with
 //! `MessagingManager::send` from many concurrent tasks, beside a raw program writing the same rows with
-//! the same durability (one transaction per batch of the same size).
+//! the same durability (one transaction per batch of the store's largest batch size; see `raw_program`).
 //!
 //! ```text
-//! cargo run --release -p chat-infrastructure --example b1_send -- [--messages N] [--concurrency C] [--pairs P]
+//! cargo run --release -p chat-infrastructure --example b1_send -- [--messages N] [--concurrency C] [--pairs P] [--group N]
 //! ```
+//! `--group N` also sends `--group-messages M` (default 500) messages into one group of N members: the
+//! storage side of B3 (SPEC §8: >= 50 msg/s stored into a 1,000-member group).
+//!
 //! SQLite (file, `strict`) always; PostgreSQL too when `CHAT_BENCH_DATABASE_URL` (or
 //! `CHAT_TEST_DATABASE_URL`) is set — a fresh schema is created and dropped.
 
@@ -20,7 +23,9 @@ use chat_domain::user::ChatUser;
 use chat_domain::{Repositories, TenantId, UserId};
 use chat_infrastructure::persistence::{Migrator, SeaOrmChatStore, StoreOptions};
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, TransactionTrait, Value};
+use sea_orm::{
+    ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, Statement, TransactionTrait, Value,
+};
 use sea_orm_migration::MigratorTrait;
 use uuid::Uuid;
 
@@ -28,10 +33,13 @@ struct Args {
     messages: usize,
     concurrency: usize,
     pairs: usize,
+    /// B3's storage side: members of one group to send into after the direct messages (0: skip).
+    group: usize,
+    group_messages: usize,
 }
 
 fn args() -> Result<Args> {
-    let mut a = Args { messages: 20_000, concurrency: 256, pairs: 100 };
+    let mut a = Args { messages: 20_000, concurrency: 256, pairs: 100, group: 0, group_messages: 500 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value: usize = it.next().context("a value after each flag")?.parse()?;
@@ -39,6 +47,8 @@ fn args() -> Result<Args> {
             "--messages" => a.messages = value,
             "--concurrency" => a.concurrency = value,
             "--pairs" => a.pairs = value,
+            "--group" => a.group = value,
+            "--group-messages" => a.group_messages = value,
             other => anyhow::bail!("unknown flag {other}"),
         }
     }
@@ -167,8 +177,11 @@ fn raw(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(backend, sql, values)
 }
 
-/// The baseline: the same rows per message (seq counter, message, both sides, both streams, the event and
-/// its two positions), written with plain statements, one transaction per batch of `batch` messages.
+/// The baseline: the same rows per message as the store writes (seq counter, message, both sides, both
+/// streams, the event and its two positions; and, for every send that reads the peer's message, the read
+/// receipt with its own event and positions), written with plain statements, one transaction per batch of
+/// `batch` messages (the store's largest batch), on a store-created database with the same schema,
+/// triggers and pragmas (`synchronous=FULL` in WAL): the same durability.
 async fn raw_program(db: &DatabaseConnection, pairs: &[(UserId, UserId)], a: &Args, batch: usize) -> Result<f64> {
     let backend = db.get_database_backend();
     let tenant = Uuid::now_v7();
@@ -254,45 +267,69 @@ async fn raw_program(db: &DatabaseConnection, pairs: &[(UserId, UserId)], a: &Ar
                 ],
             ))
             .await?;
-            let (u1, u2) = if from < to { (from, to) } else { (to, from) };
-            let rows = txn
-                .query_all_raw(raw(
+            let payload = serde_json::json!({"event": "messageCreated", "id": id});
+            raw_event(&txn, tenant, (from, to), payload, at).await?;
+            // Sending reads the conversation: the peer's message before it becomes read, which the store
+            // records as a receipt and announces to both members (every send after a conversation's first
+            // one, since the pair alternates).
+            if seq > 1 {
+                txn.execute_raw(raw(
                     backend,
-                    "INSERT INTO user_streams (tenant_id, user_id, last_event_seq, pruned_event_seq) VALUES (?, ?, 1, 0), (?, ?, 1, 0) \
-                     ON CONFLICT (tenant_id, user_id) DO UPDATE SET last_event_seq = user_streams.last_event_seq + 1 \
-                     RETURNING user_id, last_event_seq",
-                    vec![tenant.into(), u1.into(), tenant.into(), u2.into()],
+                    "INSERT INTO receipts (tenant_id, conversation_id, user_id, kind, up_to_seq, at) \
+                     VALUES (?, ?, ?, 'read', ?, ?) ON CONFLICT DO NOTHING",
+                    vec![tenant.into(), c.into(), from.into(), (seq - 1).into(), at.into()],
                 ))
                 .await?;
-            let event = Uuid::now_v7();
-            txn.execute_raw(raw(
-                backend,
-                "INSERT INTO events (tenant_id, id, payload, at) VALUES (?, ?, ?, ?)",
-                vec![
-                    tenant.into(),
-                    event.into(),
-                    Value::Json(Some(Box::new(serde_json::json!({"event": "messageCreated", "id": id})))),
-                    at.into(),
-                ],
-            ))
-            .await?;
-            let mut values = Vec::new();
-            for r in rows {
-                let u: Uuid = r.try_get("", "user_id")?;
-                let s: i64 = r.try_get("", "last_event_seq")?;
-                values.extend([tenant.into(), u.into(), s.into(), event.into(), at.into()]);
+                let payload = serde_json::json!({"event": "receipt", "conversation": c, "upTo": seq - 1});
+                raw_event(&txn, tenant, (from, to), payload, at).await?;
             }
-            txn.execute_raw(raw(
-                backend,
-                "INSERT INTO user_events (tenant_id, user_id, event_seq, event_id, at) VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?)",
-                values,
-            ))
-            .await?;
             n += 1;
         }
         txn.commit().await?;
     }
     Ok(a.messages as f64 / start.elapsed().as_secs_f64())
+}
+
+/// One event for both members of a pair: both stream positions move, the event is stored once, and each
+/// member gets a position row.
+async fn raw_event(
+    txn: &DatabaseTransaction,
+    tenant: Uuid,
+    (a, b): (Uuid, Uuid),
+    payload: serde_json::Value,
+    at: chrono::DateTime<Utc>,
+) -> Result<()> {
+    let backend = txn.get_database_backend();
+    let (u1, u2) = if a < b { (a, b) } else { (b, a) };
+    let rows = txn
+        .query_all_raw(raw(
+            backend,
+            "INSERT INTO user_streams (tenant_id, user_id, last_event_seq, pruned_event_seq) VALUES (?, ?, 1, 0), (?, ?, 1, 0) \
+             ON CONFLICT (tenant_id, user_id) DO UPDATE SET last_event_seq = user_streams.last_event_seq + 1 \
+             RETURNING user_id, last_event_seq",
+            vec![tenant.into(), u1.into(), tenant.into(), u2.into()],
+        ))
+        .await?;
+    let event = Uuid::now_v7();
+    txn.execute_raw(raw(
+        backend,
+        "INSERT INTO events (tenant_id, id, payload, at) VALUES (?, ?, ?, ?)",
+        vec![tenant.into(), event.into(), Value::Json(Some(Box::new(payload))), at.into()],
+    ))
+    .await?;
+    let mut values = Vec::new();
+    for r in rows {
+        let u: Uuid = r.try_get("", "user_id")?;
+        let s: i64 = r.try_get("", "last_event_seq")?;
+        values.extend([tenant.into(), u.into(), s.into(), event.into(), at.into()]);
+    }
+    txn.execute_raw(raw(
+        backend,
+        "INSERT INTO user_events (tenant_id, user_id, event_seq, event_id, at) VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?)",
+        values,
+    ))
+    .await?;
+    Ok(())
 }
 
 async fn run_backend(label: &str, store_url: &str, raw_url: &str, a: &Args) -> Result<()> {
@@ -314,7 +351,82 @@ async fn run_backend(label: &str, store_url: &str, raw_url: &str, a: &Args) -> R
         peak.rate, peak.p50, peak.p99, half.rate, half.p50, half.p99
     );
     println!("[{label}] raw program: {baseline:.0} msg/s | ratio store/raw = {:.2}", peak.rate / baseline);
+    if a.group > 0 {
+        let (rate, p50, p99) = group_sends(&repos, tenant, a.group, a.group_messages).await?;
+        println!(
+            "[{label}] group of {} members: {rate:.0} msg/s stored, ack p50 {p50:.2} ms, p99 {p99:.2} ms",
+            a.group
+        );
+    }
     Ok(())
+}
+
+/// B3's storage side: `messages` sends into one group of `members`, from 32 concurrent senders (members
+/// taking turns), each stored with its side updates and one event per member.
+async fn group_sends(
+    repos: &Repositories,
+    tenant: TenantId,
+    members: usize,
+    messages: usize,
+) -> Result<(f64, f64, f64)> {
+    let users = seed(repos, tenant, members.div_ceil(2)).await?;
+    let users: Vec<UserId> = users.into_iter().flat_map(|(x, y)| [x, y]).take(members.max(2)).collect();
+    let (owner, rest) = users.split_first().context("a group has members")?;
+    let rest = rest.to_vec();
+    let owner = *owner;
+    let group = repos
+        .uow
+        .transact(move |tx| {
+            Box::pin(async move {
+                let details = chat_domain::group::GroupDetails::parse("bench", None, None)?;
+                let policy =
+                    chat_domain::messaging::MessagingPolicy { max_group_members: rest.len() + 1, ..Default::default() };
+                MessagingManager::new(policy).create_group(tx, tenant, owner, details, &rest, Utc::now()).await
+            })
+        })
+        .await?
+        .value
+        .id();
+    let users = Arc::new(users);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let (repos, users, next) = (repos.clone(), users.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= messages {
+                    break;
+                }
+                let cmd = SendMessage {
+                    tenant,
+                    sender: users[(n * 7919) % users.len()],
+                    target: SendTarget::Conversation(group),
+                    text: MessageText::parse(&format!("group message {n}"), MessageText::DEFAULT_MAX)?,
+                    reply_to: None,
+                    attachments: Vec::new(),
+                    client_message_id: None,
+                    now: Utc::now(),
+                };
+                let t = Instant::now();
+                repos
+                    .uow
+                    .transact(move |tx| Box::pin(async move { MessagingManager::default().send(tx, cmd).await }))
+                    .await?;
+                lat.push(t.elapsed());
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut lat = Vec::with_capacity(messages);
+    for t in tasks {
+        lat.extend(t.await??);
+    }
+    let rate = messages as f64 / start.elapsed().as_secs_f64();
+    lat.sort_unstable();
+    Ok((rate, pct(&lat, 0.5), pct(&lat, 0.99)))
 }
 
 #[tokio::main]

@@ -31,6 +31,10 @@ struct Args {
     /// Offered rate for B2, messages per second (default: 400 quick, 2,000 full).
     #[arg(long)]
     rate: Option<f64>,
+    /// B5's history sizes, comma-separated (default: 20,000 quick, 1,000,000 full; 10,000,000 takes about
+    /// 10 minutes and several GB to seed).
+    #[arg(long, value_delimiter = ',')]
+    b5_messages: Vec<usize>,
     /// Do not pin servers and the load generator to separate cores.
     #[arg(long)]
     no_pin: bool,
@@ -141,6 +145,7 @@ async fn run(args: Args, server_core: Option<usize>) -> anyhow::Result<()> {
         commit: commit(&root),
         clients: args.clients,
         rate: args.rate,
+        b5_messages: args.b5_messages,
     };
     let names: Vec<String> = if args.only.is_empty() {
         scenarios::ALL.iter().map(|s| (*s).to_owned()).collect()

@@ -39,6 +39,8 @@ pub struct Suite {
     pub clients: Option<usize>,
     /// Override of B2's offered rate (messages per second).
     pub rate: Option<f64>,
+    /// Override of B5's history sizes (messages in the conversation), e.g. 1M and 10M.
+    pub b5_messages: Vec<usize>,
 }
 
 impl Suite {

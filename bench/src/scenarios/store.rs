@@ -5,7 +5,8 @@
 //! - B5: a page of 50 of one conversation's history holding `M` messages: the newest page, and a deep page
 //!   (`before` = seq 100, near the oldest end), each `iterations` times.
 //! - B6: the conversation list (first page of 50) and the total unread count of a user with `C`
-//!   conversation sides.
+//!   conversation sides. The total is kept on write; `raw-sum` is the sum over every side, read raw (what
+//!   it cost before the total was kept).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -160,11 +161,17 @@ const RAW_PAGE_SQL: &str = "SELECT m.tenant_id, m.id, m.conversation_id, m.seq, 
      ORDER BY m.seq DESC LIMIT ?";
 
 pub(super) async fn run_b5(suite: &Suite) -> anyhow::Result<BenchResult> {
-    let sizes: Vec<usize> = if suite.quick { vec![20_000] } else { vec![1_000_000] };
+    let sizes: Vec<usize> = if !suite.b5_messages.is_empty() {
+        suite.b5_messages.clone()
+    } else if suite.quick {
+        vec![20_000]
+    } else {
+        vec![1_000_000]
+    };
     let iterations = if suite.quick { 300 } else { 3_000 };
     let mut samples = Samples::default();
     let mut notes =
-        vec!["10M messages is not run by default (seeding takes about 10 minutes and several GB here)".to_owned()];
+        vec!["10M messages is not run by default (`--b5-messages 10000000`; seeding takes about 10 minutes and several GB here)".to_owned()];
     for &m in &sizes {
         let key = |what: &str| format!("m{m}_{what}");
         let target = if m >= 10_000_000 { "<= 3 ms" } else { "<= 2 ms" };
@@ -280,7 +287,11 @@ const RAW_LIST_SQL: &str = "SELECT tenant_id, conversation_id, user_id, kind, pe
      WHERE tenant_id = ? AND user_id = ? AND hidden = ? AND archived = ? \
      ORDER BY last_activity_at DESC, conversation_id DESC LIMIT ?";
 
-const RAW_UNREAD_SQL: &str =
+/// The total the store keeps on write (migration m0002), read raw: the same SQL as ours.
+const RAW_UNREAD_SQL: &str = "SELECT total AS n FROM user_unread_totals WHERE tenant_id = ? AND user_id = ?";
+
+/// The total summed on read over every side (what the store did before m0002): the `raw-sum` baseline.
+const RAW_UNREAD_SUM_SQL: &str =
     "SELECT CAST(COALESCE(SUM(unread_count), 0) AS BIGINT) AS n FROM conversations WHERE tenant_id = ? AND user_id = ?";
 
 async fn seed_conversations(db: &DatabaseConnection, tenant: Uuid, user: Uuid, count: usize) -> anyhow::Result<()> {
@@ -370,7 +381,7 @@ pub(super) async fn run_b6(suite: &Suite) -> anyhow::Result<BenchResult> {
             .await?;
             Ok((list, unread))
         };
-        let raw = async || -> anyhow::Result<(Histogram<u64>, Histogram<u64>)> {
+        let raw = async || -> anyhow::Result<(Histogram<u64>, Histogram<u64>, Histogram<u64>)> {
             let list = time(iterations, || {
                 let db = db.clone();
                 async move {
@@ -385,7 +396,12 @@ pub(super) async fn run_b6(suite: &Suite) -> anyhow::Result<BenchResult> {
                 async move { raw_rows(&db, RAW_UNREAD_SQL, vec![tenant.into(), user.into()], &["n"]).await }
             })
             .await?;
-            Ok((list, unread))
+            let unread_sum = time(iterations, || {
+                let db = db.clone();
+                async move { raw_rows(&db, RAW_UNREAD_SUM_SQL, vec![tenant.into(), user.into()], &["n"]).await }
+            })
+            .await?;
+            Ok((list, unread, unread_sum))
         };
         let (o, b) = if round % 2 == 0 {
             let o = ours().await?;
@@ -394,7 +410,11 @@ pub(super) async fn run_b6(suite: &Suite) -> anyhow::Result<BenchResult> {
             let b = raw().await?;
             (ours().await?, b)
         };
-        for (who, (list, unread)) in [(OURS, &o), ("raw", &b)] {
+        let sum = Latency::of(&b.2);
+        samples.add("unread_p50_ms", "raw-sum", sum.p50_ms);
+        samples.add("unread_p99_ms", "raw-sum", sum.p99_ms);
+        progress(format!("B6 raw-sum: unread p50 {:.3} p99 {:.3} ms", sum.p50_ms, sum.p99_ms));
+        for (who, (list, unread)) in [(OURS, (&o.0, &o.1)), ("raw", (&b.0, &b.1))] {
             let (l, u) = (Latency::of(list), Latency::of(unread));
             samples.add("list_p50_ms", who, l.p50_ms);
             samples.add("list_p99_ms", who, l.p99_ms);

@@ -88,9 +88,9 @@ impl State {
         sides.into_iter().take(query.limit).cloned().collect()
     }
 
-    /// The sum of a user's unread counts.
+    /// The sum of a user's unread counts, kept on write (see [`State::put_side`]).
     pub(super) fn total_unread(&self, tenant: TenantId, user: UserId) -> i64 {
-        self.sides_of_user(tenant, user).map(Conversation::unread_count).sum()
+        self.unread_total(tenant, user)
     }
 
     /// For every member, when their watermarks first reached `seq`.

@@ -88,9 +88,40 @@ pub(super) struct State {
     pub(super) events: OrdMap<(TenantId, UserId, EventSeq), StoredEvent>,
     /// Where each user's stream stands (latest position, how far it was pruned).
     pub(super) streams: OrdMap<(TenantId, UserId), EventWindow>,
+    /// Each user's unread total: the sum of their sides' unread counts, kept up to date by
+    /// [`State::put_side`] and [`State::take_side`] (the only writers of `sides`), so reading it is O(1).
+    pub(super) unread_totals: OrdMap<(TenantId, UserId), i64>,
 }
 
 impl State {
+    /// Inserts or replaces one side, keeping the member's unread total and the by-user index in step.
+    pub(super) fn put_side(&mut self, side: Conversation) {
+        let (tenant, id, user) = (side.tenant(), side.id(), side.user());
+        let delta = side.unread_count();
+        let old = self.sides.insert((tenant, id, user), side).map_or(0, |old| old.unread_count());
+        self.sides_by_user.insert((tenant, user, id));
+        self.add_unread(tenant, user, delta - old);
+    }
+
+    /// Removes one side, keeping the member's unread total and the by-user index in step.
+    pub(super) fn take_side(&mut self, tenant: TenantId, id: ConversationId, user: UserId) -> Option<Conversation> {
+        let side = self.sides.remove(&(tenant, id, user))?;
+        self.sides_by_user.remove(&(tenant, user, id));
+        self.add_unread(tenant, user, -side.unread_count());
+        Some(side)
+    }
+
+    fn add_unread(&mut self, tenant: TenantId, user: UserId, delta: i64) {
+        if delta != 0 {
+            *self.unread_totals.entry((tenant, user)).or_insert(0) += delta;
+        }
+    }
+
+    /// A user's unread total across their conversations.
+    pub(super) fn unread_total(&self, tenant: TenantId, user: UserId) -> i64 {
+        self.unread_totals.get(&(tenant, user)).copied().unwrap_or(0)
+    }
+
     /// One member's side.
     pub(super) fn side(&self, tenant: TenantId, id: ConversationId, user: UserId) -> Option<&Conversation> {
         self.sides.get(&(tenant, id, user))

@@ -45,22 +45,20 @@ impl MemoryTransaction {
     /// Applies `change` to every side of a conversation.
     fn each_side(&mut self, tenant: TenantId, id: ConversationId, mut change: impl FnMut(&State, &mut Conversation)) {
         for user in self.state.members(tenant, id) {
-            let key = (tenant, id, user);
-            if let Some(mut side) = self.state.sides.get(&key).cloned() {
+            if let Some(mut side) = self.state.side(tenant, id, user).cloned() {
                 change(&self.state, &mut side);
-                self.state.sides.insert(key, side);
+                self.state.put_side(side);
             }
         }
     }
 
     fn remove_side(&mut self, tenant: TenantId, id: ConversationId, user: UserId) {
-        if let Some(side) = self.state.sides.remove(&(tenant, id, user))
+        if let Some(side) = self.state.take_side(tenant, id, user)
             && let Some(peer) = side.peer()
             && self.state.directs.get(&(tenant, user, peer)) == Some(&id)
         {
             self.state.directs.remove(&(tenant, user, peer));
         }
-        self.state.sides_by_user.remove(&(tenant, user, id));
     }
 
     fn remove_message(&mut self, tenant: TenantId, id: MessageId) {
@@ -135,8 +133,7 @@ impl Transaction for MemoryTransaction {
         if let Some(peer) = side.peer() {
             self.state.directs.insert((tenant, user, peer), id);
         }
-        self.state.sides.insert((tenant, id, user), side.clone());
-        self.state.sides_by_user.insert((tenant, user, id));
+        self.state.put_side(side.clone());
         Ok(())
     }
 

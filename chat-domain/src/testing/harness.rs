@@ -102,6 +102,7 @@ macro_rules! repository_contract_tests {
             deletion_period_is_enforced,
             group_admin_may_delete_for_everyone_but_plain_member_may_not,
             unread_counts_follow_sends_reads_and_deletions,
+            unread_total_equals_the_sum_of_sides_after_every_operation,
             resend_with_same_client_message_id_returns_the_original,
             concurrent_sends_get_gap_free_seqs,
             events_are_recorded_for_every_member_and_returned_after_commit,

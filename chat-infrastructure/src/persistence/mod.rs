@@ -9,8 +9,10 @@
 //!
 //! Layout: `entities` (rows), `migration` (schema), `mapping` (rows <-> domain, the only place that does
 //! it), `queries` (reads shared by units and ports), `transaction` (the unit of work's writes), `writer`
-//! (group commit), `repositories` (read ports), `integrity` (consistency checks), `sql` (helpers).
+//! (group commit), `batch` (what one batch keeps in memory), `repositories` (read ports), `integrity`
+//! (consistency checks), `sql` (helpers).
 
+mod batch;
 pub mod entities;
 mod integrity;
 mod mapping;

@@ -171,8 +171,8 @@ impl ConversationRepository for SeaOrmChatStore {
         let row = db
             .query_one_raw(stmt(
                 db.get_database_backend(),
-                "SELECT CAST(COALESCE(SUM(unread_count), 0) AS BIGINT) AS n FROM conversations \
-                 WHERE tenant_id = ? AND user_id = ?",
+                // Kept on write by triggers on `conversations` (migration m0002): one row, not a sum.
+                "SELECT total AS n FROM user_unread_totals WHERE tenant_id = ? AND user_id = ?",
                 vec![tenant.as_uuid().into(), user.as_uuid().into()],
             ))
             .await

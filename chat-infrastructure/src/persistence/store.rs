@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use chat_domain::uow::{BoxFuture, Committed, UnitOfWork, Work, WorkOutput};
 use chat_domain::{RepositoryError, WorkError};
 
+use super::batch::UnitDelta;
 use super::migration::Migrator;
 use super::options::{Backend, Durability, StoreOptions, is_sqlite_memory};
 use super::sql::db_err;
@@ -135,12 +136,13 @@ impl SeaOrmChatStore {
         self.inner.db.ping().await.map_err(db_err)
     }
 
-    /// Queues a job for the writer and waits for its answer (after the commit).
-    pub(crate) async fn submit(&self, body: JobFn) -> Result<Committed<WorkOutput>, WorkError> {
+    /// Queues a job for the writer and waits for its answer (after the commit). `raw`: the job writes
+    /// with plain statements rather than through a unit's transaction (see `writer::Job::raw`).
+    pub(crate) async fn submit(&self, body: JobFn, raw: bool) -> Result<Committed<WorkOutput>, WorkError> {
         let (reply, answer) = oneshot::channel();
         self.inner
             .writer
-            .send(Job { body, reply })
+            .send(Job { body, reply, raw })
             .await
             .map_err(|_| RepositoryError::storage_msg("the store's writer has stopped"))?;
         answer.await.map_err(|_| RepositoryError::storage_msg("the store's writer has stopped"))?
@@ -152,13 +154,13 @@ impl SeaOrmChatStore {
     where
         F: for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, Result<(), RepositoryError>> + Send + 'static,
     {
-        let job: JobFn = Box::new(move |c| {
+        let job: JobFn = Box::new(move |c, _| {
             Box::pin(async move {
                 body(c).await?;
-                Ok((Box::new(()) as WorkOutput, Vec::new()))
+                Ok((Box::new(()) as WorkOutput, Vec::new(), UnitDelta::default()))
             })
         });
-        match self.submit(job).await {
+        match self.submit(job, true).await {
             Ok(_) => Ok(()),
             Err(WorkError::Repository(e)) => Err(e),
             Err(WorkError::Domain(e)) => Err(RepositoryError::storage_msg(e.to_string())),
@@ -170,13 +172,13 @@ impl SeaOrmChatStore {
     where
         F: for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, Result<u64, RepositoryError>> + Send + 'static,
     {
-        let job: JobFn = Box::new(move |c| {
+        let job: JobFn = Box::new(move |c, _| {
             Box::pin(async move {
                 let n = body(c).await?;
-                Ok((Box::new(n) as WorkOutput, Vec::new()))
+                Ok((Box::new(n) as WorkOutput, Vec::new(), UnitDelta::default()))
             })
         });
-        match self.submit(job).await {
+        match self.submit(job, true).await {
             Ok(committed) => committed
                 .value
                 .downcast::<u64>()
@@ -194,14 +196,15 @@ impl SeaOrmChatStore {
 #[async_trait]
 impl UnitOfWork for SeaOrmChatStore {
     async fn run(&self, work: Work) -> Result<Committed<WorkOutput>, WorkError> {
-        let body: JobFn = Box::new(move |c| {
+        let body: JobFn = Box::new(move |c, batch| {
             Box::pin(async move {
-                let mut tx = SeaOrmTransaction::new(c);
+                let mut tx = SeaOrmTransaction::new(c, batch);
                 let value = work(&mut tx).await?;
-                Ok((value, tx.into_events()))
+                let (events, delta) = tx.finish();
+                Ok((value, events, delta))
             })
         });
-        self.submit(body).await
+        self.submit(body, false).await
     }
 }
 

@@ -1,5 +1,5 @@
 //! The [`Transaction`] a unit of work sees: reads and writes on the batch's database transaction, inside
-//! the unit's own savepoint.
+//! the unit's own savepoint, with counters and event rows kept in the batch's memory (see `batch`).
 
 use std::sync::Arc;
 
@@ -18,27 +18,31 @@ use chat_domain::uow::Transaction;
 use chat_domain::user::ChatUser;
 use chat_domain::{AttachmentId, ConversationId, EventSeq, MessageId, RepositoryError, Seq, TenantId, UserId};
 
+use super::batch::{BatchState, Counter, EventRow, ReceiptRow, UnitDelta, UserEventRow};
 use super::entities::{attachment, chat_group, chat_user, conversation, group_member};
 use super::mapping;
 use super::queries;
-use super::sql::{db_err, placeholders, stmt};
+use super::sql::{db_err, stmt};
 
 /// One unit of work's view of the batch transaction. It collects the events the unit records so the
-/// writer can hand them back after the commit.
+/// writer can hand them back after the commit, and its changes to the batch state for the writer to merge
+/// if the unit succeeds.
 pub(crate) struct SeaOrmTransaction<'c> {
     conn: &'c DatabaseTransaction,
+    batch: &'c BatchState,
+    delta: UnitDelta,
     events: Vec<CommittedEvent>,
 }
 
 impl<'c> SeaOrmTransaction<'c> {
-    /// A unit's view of `conn` (the unit's savepoint).
-    pub(crate) fn new(conn: &'c DatabaseTransaction) -> Self {
-        Self { conn, events: Vec::new() }
+    /// A unit's view of `conn` (the unit's savepoint) after the batch's earlier units (`batch`).
+    pub(crate) fn new(conn: &'c DatabaseTransaction, batch: &'c BatchState) -> Self {
+        Self { conn, batch, delta: UnitDelta::default(), events: Vec::new() }
     }
 
-    /// The events recorded, in order.
-    pub(crate) fn into_events(self) -> Vec<CommittedEvent> {
-        self.events
+    /// The events recorded, in order, and the unit's changes to the batch state.
+    pub(crate) fn finish(self) -> (Vec<CommittedEvent>, UnitDelta) {
+        (self.events, self.delta)
     }
 
     async fn exec(&self, sql: &str, values: Vec<Value>) -> Result<u64, RepositoryError> {
@@ -100,7 +104,13 @@ impl Transaction for SeaOrmTransaction<'_> {
         tenant: TenantId,
         id: ConversationId,
     ) -> Result<Vec<UserId>, RepositoryError> {
-        queries::members(self.conn, tenant, id).await
+        let key = (tenant.as_uuid(), id.as_uuid());
+        if let Some(members) = self.batch.members(&self.delta, key) {
+            return Ok(members);
+        }
+        let members = queries::members(self.conn, tenant, id).await?;
+        self.delta.members.insert(key, Some(members.clone()));
+        Ok(members)
     }
 
     async fn save_conversation(&mut self, side: &Conversation) -> Result<(), RepositoryError> {
@@ -115,6 +125,7 @@ impl Transaction for SeaOrmTransaction<'_> {
                 side.user()
             )));
         }
+        self.delta.members.insert((side.tenant().as_uuid(), side.id().as_uuid()), None);
         conversation::Entity::insert(mapping::conversation_to_row(side))
             .on_conflict(
                 OnConflict::columns([
@@ -155,6 +166,7 @@ impl Transaction for SeaOrmTransaction<'_> {
         id: ConversationId,
         user: UserId,
     ) -> Result<(), RepositoryError> {
+        self.delta.members.insert((tenant.as_uuid(), id.as_uuid()), None);
         self.exec(
             "DELETE FROM conversations WHERE tenant_id = ? AND conversation_id = ? AND user_id = ?",
             vec![id_v(tenant), id_c(id), id_u(user)],
@@ -241,23 +253,21 @@ impl Transaction for SeaOrmTransaction<'_> {
         up_to: Seq,
         at: DateTime<Utc>,
     ) -> Result<(), RepositoryError> {
-        self.exec(
-            "INSERT INTO receipts (tenant_id, conversation_id, user_id, kind, up_to_seq, at) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            vec![
-                id_v(tenant),
-                id_c(conversation),
-                id_u(user),
-                mapping::receipt_kind_name(kind).into(),
-                up_to.value().into(),
-                at.into(),
-            ],
-        )
-        .await
-        .map(drop)
+        // Append-only and read by no unit: the batch inserts it before it commits.
+        self.delta.receipts.push(ReceiptRow {
+            tenant: tenant.as_uuid(),
+            conversation: conversation.as_uuid(),
+            user: user.as_uuid(),
+            kind: mapping::receipt_kind_name(kind),
+            up_to: up_to.value(),
+            at,
+        });
+        Ok(())
     }
 
     async fn purge_conversation(&mut self, tenant: TenantId, id: ConversationId) -> Result<(), RepositoryError> {
+        // The counter row goes too (the database is the truth for it again), and pending receipts.
+        self.delta.purge((tenant.as_uuid(), id.as_uuid()));
         for (table, column) in PURGED {
             self.exec(
                 &format!("DELETE FROM {table} WHERE tenant_id = ? AND {column} = ?"),
@@ -318,12 +328,21 @@ impl Transaction for SeaOrmTransaction<'_> {
     }
 
     async fn last_seq(&mut self, tenant: TenantId, id: ConversationId) -> Result<Seq, RepositoryError> {
-        queries::last_seq(self.conn, tenant, id).await
+        match self.batch.seq(&self.delta, (tenant.as_uuid(), id.as_uuid())) {
+            Some(value) => Ok(Seq::new(value)),
+            None => queries::last_seq(self.conn, tenant, id).await,
+        }
     }
 
     async fn next_seq(&mut self, tenant: TenantId, id: ConversationId) -> Result<Seq, RepositoryError> {
-        // The counter row's lock is held until the batch commits, so concurrent writers (other processes
-        // included) queue behind it and every value is used exactly once.
+        let key = (tenant.as_uuid(), id.as_uuid());
+        // Later in the batch the counter moves in memory; the batch writes it back before it commits.
+        if let Some(value) = self.batch.seq(&self.delta, key) {
+            self.delta.seqs.insert(key, Some(Counter { value: value + 1, dirty: true }));
+            return Ok(Seq::new(value + 1));
+        }
+        // The first use in a batch moves the row. Its lock is held until the batch commits, so concurrent
+        // writers (other processes included) queue behind it and every value is used exactly once.
         let s = stmt(
             self.conn.get_database_backend(),
             "INSERT INTO conversation_seqs (tenant_id, conversation_id, last_seq) VALUES (?, ?, 1) \
@@ -333,7 +352,9 @@ impl Transaction for SeaOrmTransaction<'_> {
         );
         let row = self.conn.query_one_raw(s).await.map_err(db_err)?;
         let row = row.ok_or_else(|| RepositoryError::storage_msg("sequence counter returned no row"))?;
-        Ok(Seq::new(row.try_get::<i64>("", "last_seq").map_err(db_err)?))
+        let value = row.try_get::<i64>("", "last_seq").map_err(db_err)?;
+        self.delta.seqs.insert(key, Some(Counter { value, dirty: false }));
+        Ok(Seq::new(value))
     }
 
     async fn insert_message(&mut self, message: &Message) -> Result<(), RepositoryError> {
@@ -456,7 +477,7 @@ impl Transaction for SeaOrmTransaction<'_> {
         let positions = if users.is_empty() {
             Vec::new()
         } else {
-            let sorted = record_event_rows(self.conn, tenant, &users, &event, at).await?;
+            let sorted = self.record_event_rows(tenant, &users, &event, at).await?;
             ordered
                 .iter()
                 .filter_map(|u| sorted.binary_search_by(|(v, _)| v.cmp(u)).ok().and_then(|i| sorted.get(i)).copied())
@@ -492,64 +513,67 @@ async fn insert_row(
         .map_err(db_err)
 }
 
-/// Advances each recipient's stream by one (recipients sorted, so concurrent writers lock in the same
-/// order) and stores the event once with one position row per recipient. Returns each recipient's position,
-/// sorted by recipient.
-async fn record_event_rows(
-    conn: &DatabaseTransaction,
-    tenant: TenantId,
-    users: &[UserId],
-    event: &DomainEvent,
-    at: DateTime<Utc>,
-) -> Result<Vec<(UserId, EventSeq)>, RepositoryError> {
-    let backend = conn.get_database_backend();
-    let mut positions = Vec::with_capacity(users.len());
-    for chunk in users.chunks(1000) {
-        let rows = vec!["(?, ?, 1, 0)"; chunk.len()].join(", ");
-        let mut values = Vec::with_capacity(chunk.len() * 2);
-        for u in chunk {
-            values.push(id_v(tenant));
-            values.push(id_u(*u));
+impl SeaOrmTransaction<'_> {
+    /// Advances each recipient's stream by one and records the event once with one position per
+    /// recipient. Positions the batch already knows move in memory; the others move in the database (one
+    /// multi-row statement, recipients sorted so concurrent writers lock in the same order). The rows are
+    /// written by the batch before it commits. Returns each recipient's position, sorted by recipient.
+    async fn record_event_rows(
+        &mut self,
+        tenant: TenantId,
+        users: &[UserId],
+        event: &DomainEvent,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(UserId, EventSeq)>, RepositoryError> {
+        let t = tenant.as_uuid();
+        let mut positions = Vec::with_capacity(users.len());
+        let mut unknown = Vec::new();
+        for user in users {
+            let key = (t, user.as_uuid());
+            match self.batch.stream(&self.delta, key) {
+                Some(value) => {
+                    self.delta.streams.insert(key, Counter { value: value + 1, dirty: true });
+                    positions.push((*user, EventSeq::new(value + 1)));
+                }
+                None => unknown.push(*user),
+            }
         }
-        let s = stmt(
-            backend,
-            &format!(
-                "INSERT INTO user_streams (tenant_id, user_id, last_event_seq, pruned_event_seq) VALUES {rows} \
-                 ON CONFLICT (tenant_id, user_id) DO UPDATE SET last_event_seq = user_streams.last_event_seq + 1 \
-                 RETURNING user_id, last_event_seq"
-            ),
-            values,
-        );
-        for row in conn.query_all_raw(s).await.map_err(db_err)? {
-            let user: Uuid = row.try_get("", "user_id").map_err(db_err)?;
-            let seq: i64 = row.try_get("", "last_event_seq").map_err(db_err)?;
-            positions.push((UserId::from_uuid(user), EventSeq::new(seq)));
+        let backend = self.conn.get_database_backend();
+        for chunk in unknown.chunks(1000) {
+            let rows = vec!["(?, ?, 1, 0)"; chunk.len()].join(", ");
+            let mut values = Vec::with_capacity(chunk.len() * 2);
+            for u in chunk {
+                values.push(id_v(tenant));
+                values.push(id_u(*u));
+            }
+            let s = stmt(
+                backend,
+                &format!(
+                    "INSERT INTO user_streams (tenant_id, user_id, last_event_seq, pruned_event_seq) VALUES {rows} \
+                     ON CONFLICT (tenant_id, user_id) DO UPDATE SET last_event_seq = user_streams.last_event_seq + 1 \
+                     RETURNING user_id, last_event_seq"
+                ),
+                values,
+            );
+            for row in self.conn.query_all_raw(s).await.map_err(db_err)? {
+                let user: Uuid = row.try_get("", "user_id").map_err(db_err)?;
+                let seq: i64 = row.try_get("", "last_event_seq").map_err(db_err)?;
+                self.delta.streams.insert((t, user), Counter { value: seq, dirty: false });
+                positions.push((UserId::from_uuid(user), EventSeq::new(seq)));
+            }
         }
+        positions.sort();
+        let event_id = Uuid::now_v7();
+        self.delta.events.push(EventRow { tenant: t, id: event_id, payload: mapping::to_json(event)?, at });
+        self.delta.user_events.extend(positions.iter().map(|(user, seq)| UserEventRow {
+            tenant: t,
+            user: user.as_uuid(),
+            seq: seq.value(),
+            event: event_id,
+            at,
+        }));
+        Ok(positions)
     }
-    positions.sort();
-    let event_id = Uuid::now_v7();
-    conn.execute_raw(stmt(
-        backend,
-        "INSERT INTO events (tenant_id, id, payload, at) VALUES (?, ?, ?, ?)",
-        vec![id_v(tenant), id(event_id), Value::Json(Some(Box::new(mapping::to_json(event)?))), at.into()],
-    ))
-    .await
-    .map_err(db_err)?;
-    for chunk in positions.chunks(500) {
-        let mut values = Vec::with_capacity(chunk.len() * 5);
-        for (user, seq) in chunk {
-            values.extend([id_v(tenant), id_u(*user), seq.value().into(), id(event_id), at.into()]);
-        }
-        let rows = vec![format!("({})", placeholders(5)); chunk.len()].join(", ");
-        conn.execute_raw(stmt(
-            backend,
-            &format!("INSERT INTO user_events (tenant_id, user_id, event_seq, event_id, at) VALUES {rows}"),
-            values,
-        ))
-        .await
-        .map_err(db_err)?;
-    }
-    Ok(positions)
 }
 
 /// Inserts or replaces a user.

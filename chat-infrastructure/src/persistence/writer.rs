@@ -1,6 +1,11 @@
 //! Group commit: one writer task per store takes every queued unit of work (up to a bounded batch), runs
 //! each inside its own savepoint of one database transaction, commits once, and only then answers each
 //! unit. A unit that fails is rolled back to its savepoint and fails alone; a failed commit fails the batch.
+//!
+//! Round trips are what a batch costs (every statement is one), so the writer spends few of them: one
+//! statement per unit for its savepoint (`RELEASE` of the previous unit and `SAVEPOINT` of the next are sent
+//! together; `COMMIT` releases the last), and counters and append-only rows are kept in the batch's memory
+//! and written with multi-row statements before the commit (see `batch`).
 
 use std::panic::AssertUnwindSafe;
 
@@ -15,14 +20,17 @@ use chat_domain::event::CommittedEvent;
 use chat_domain::uow::{BoxFuture, CommitOrder, Committed, WorkOutput};
 use chat_domain::{RepositoryError, WorkError};
 
+use super::batch::{BatchState, UnitDelta};
 use super::options::Backend;
 use super::sql::db_err;
 
-/// What a job produces inside the transaction: its value and the events it recorded.
-pub(crate) type JobOutput = Result<(WorkOutput, Vec<CommittedEvent>), WorkError>;
+/// What a job produces inside the transaction: its value, the events it recorded, and its changes to the
+/// batch state (merged only if it succeeded).
+pub(crate) type JobOutput = Result<(WorkOutput, Vec<CommittedEvent>, UnitDelta), WorkError>;
 
-/// A job's body: runs once, on its savepoint.
-pub(crate) type JobFn = Box<dyn for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, JobOutput> + Send>;
+/// A job's body: runs once, on its savepoint, seeing the batch state of the units before it.
+pub(crate) type JobFn =
+    Box<dyn for<'c> FnOnce(&'c DatabaseTransaction, &'c BatchState) -> BoxFuture<'c, JobOutput> + Send>;
 
 /// What the writer answers.
 pub(crate) type JobReply = Result<Committed<WorkOutput>, WorkError>;
@@ -31,6 +39,9 @@ pub(crate) type JobReply = Result<Committed<WorkOutput>, WorkError>;
 pub(crate) struct Job {
     pub(crate) body: JobFn,
     pub(crate) reply: oneshot::Sender<JobReply>,
+    /// The job writes with plain statements, not through a unit's [`Transaction`](chat_domain::uow::Transaction):
+    /// the batch state is written out before it runs, so the job sees every earlier unit's rows.
+    pub(crate) raw: bool,
 }
 
 /// The key of the transaction-scoped advisory lock that serialises writer transactions across processes on
@@ -76,6 +87,9 @@ async fn begin(db: &DatabaseConnection, backend: Backend) -> Result<DatabaseTran
     }
 }
 
+/// A batch that could not go on (a savepoint statement or the final flush failed): every unit fails.
+struct Abort(RepositoryError);
+
 async fn run_batch(db: &DatabaseConnection, backend: Backend, batch: Vec<Job>, order: &mut CommitOrder) {
     let txn = match begin(db, backend).await {
         Ok(txn) => txn,
@@ -88,19 +102,25 @@ async fn run_batch(db: &DatabaseConnection, backend: Backend, batch: Vec<Job>, o
         }
     };
     let mut done = Vec::with_capacity(batch.len());
-    for job in batch {
-        let outcome = run_unit(&txn, job.body).await;
-        done.push((job.reply, outcome));
-    }
-    match txn.commit().await {
+    let mut waiting = batch.into_iter();
+    let outcome = run_units(&txn, &mut waiting, &mut done).await;
+    let result = match outcome {
+        Ok(()) => txn.commit().await.map_err(|e| format!("commit failed: {e}")),
+        Err(Abort(e)) => {
+            if let Err(rollback) = txn.rollback().await {
+                tracing::error!(error = %rollback, "rolling back an aborted batch failed");
+            }
+            Err(format!("the batch was rolled back: {e}"))
+        }
+    };
+    match result {
         Ok(()) => {
             for (reply, outcome) in done {
                 let _ = reply.send(outcome.map(|(value, events)| Committed { value, events, turn: order.next_turn() }));
             }
         }
-        Err(e) => {
-            tracing::error!(error = %e, "group commit failed; every unit of the batch is rolled back");
-            let message = format!("commit failed: {e}");
+        Err(message) => {
+            tracing::error!(error = %message, "group commit failed; every unit of the batch is rolled back");
             for (reply, outcome) in done {
                 let answer = match outcome {
                     Ok(_) => Err(RepositoryError::storage_msg(message.clone()).into()),
@@ -108,30 +128,59 @@ async fn run_batch(db: &DatabaseConnection, backend: Backend, batch: Vec<Job>, o
                 };
                 let _ = reply.send(answer);
             }
+            for job in waiting {
+                let _ = job.reply.send(Err(RepositoryError::storage_msg(message.clone()).into()));
+            }
         }
     }
 }
 
-async fn run_unit(txn: &DatabaseTransaction, body: JobFn) -> JobOutput {
-    let savepoint = txn.begin().await.map_err(db_err)?;
-    let result = AssertUnwindSafe(body(&savepoint)).catch_unwind().await;
-    match result {
-        Ok(Ok(output)) => {
-            savepoint.commit().await.map_err(db_err)?;
-            Ok(output)
-        }
-        Ok(Err(e)) => {
-            if let Err(rollback) = savepoint.rollback().await {
-                tracing::error!(error = %rollback, "rolling back a unit of work failed");
+type Done = Vec<(oneshot::Sender<JobReply>, Result<(WorkOutput, Vec<CommittedEvent>), WorkError>)>;
+
+/// Runs each job in its own savepoint (one statement per unit: the previous unit's `RELEASE` travels with
+/// the next unit's `SAVEPOINT`), then writes the batch state out.
+async fn run_units(
+    txn: &DatabaseTransaction,
+    jobs: &mut std::vec::IntoIter<Job>,
+    done: &mut Done,
+) -> Result<(), Abort> {
+    let mut state = BatchState::default();
+    let mut released = true;
+    for job in jobs.by_ref() {
+        if job.raw {
+            if !released {
+                exec(txn, "RELEASE SAVEPOINT chat_unit").await?;
+                released = true;
             }
-            Err(e)
+            state.flush(txn).await.map_err(Abort)?;
         }
-        Err(_) => {
-            if let Err(rollback) = savepoint.rollback().await {
-                tracing::error!(error = %rollback, "rolling back a panicked unit of work failed");
+        exec(txn, if released { "SAVEPOINT chat_unit" } else { "RELEASE SAVEPOINT chat_unit; SAVEPOINT chat_unit" })
+            .await?;
+        released = false;
+        let result = AssertUnwindSafe((job.body)(txn, &state)).catch_unwind().await;
+        let outcome = match result {
+            Ok(Ok((value, events, delta))) => {
+                state.merge(delta);
+                Ok((value, events))
             }
-            tracing::error!("a unit of work panicked; it was rolled back");
-            Err(RepositoryError::storage_msg("the unit of work panicked").into())
-        }
+            Ok(Err(e)) => {
+                exec(txn, "ROLLBACK TO SAVEPOINT chat_unit; RELEASE SAVEPOINT chat_unit").await?;
+                released = true;
+                Err(e)
+            }
+            Err(_) => {
+                exec(txn, "ROLLBACK TO SAVEPOINT chat_unit; RELEASE SAVEPOINT chat_unit").await?;
+                released = true;
+                tracing::error!("a unit of work panicked; it was rolled back");
+                Err(RepositoryError::storage_msg("the unit of work panicked").into())
+            }
+        };
+        done.push((job.reply, outcome));
     }
+    // `COMMIT` releases the last savepoint.
+    state.flush(txn).await.map_err(Abort)
+}
+
+async fn exec(txn: &DatabaseTransaction, sql: &str) -> Result<(), Abort> {
+    txn.execute_unprepared(sql).await.map(drop).map_err(|e| Abort(db_err(e)))
 }

@@ -344,5 +344,118 @@ async fn integrity_check_reports_a_tampered_unread_count() {
             "{name}: {:?}",
             report.problems
         );
+        // The kept total followed the (tampered) sides through the triggers; tampering with it is reported.
+        assert!(!report.problems.iter().any(|p| matches!(p, IntegrityProblem::UnreadTotal { .. })), "{name}");
+        db.execute_unprepared("UPDATE user_unread_totals SET total = total + 3").await.expect("tamper the total");
+        let report = store.check_integrity(Some(tenant)).await.expect("check");
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| matches!(p, IntegrityProblem::UnreadTotal { user, actual: 6, stored: 9, .. } if *user == b)),
+            "{name}: {:?}",
+            report.problems
+        );
+    }
+}
+
+/// Queues a send (optionally failing after it) on the store's writer.
+fn queue_send(
+    repos: &Repositories,
+    cmd: chat_domain::messaging::SendMessage,
+    fail: bool,
+) -> tokio::task::JoinHandle<Result<chat_domain::uow::Committed<chat_domain::messaging::Sent>, WorkError>> {
+    let repos = repos.clone();
+    tokio::spawn(async move {
+        repos
+            .uow
+            .transact(move |tx| {
+                Box::pin(async move {
+                    let sent = MessagingManager::default().send(tx, cmd).await?;
+                    if fail {
+                        return Err(DomainError::NotFound("late failure").into());
+                    }
+                    Ok(sent)
+                })
+            })
+            .await
+    })
+}
+
+/// Units of one batch share the batch's in-memory counters, event rows and receipts: sends to one
+/// conversation get consecutive `seq`s and stream positions, a unit that fails after taking a `seq`, a
+/// position and a receipt gives all of them back, and what the batch kept in memory is in the database
+/// after the commit (history, streams, receipts).
+#[tokio::test]
+async fn units_of_one_batch_share_counters_and_a_failed_one_gives_its_values_back() {
+    for (name, store) in support::every_backend().await {
+        let repos = repos(&store);
+        let tenant = fixtures::tenant();
+        let a = seed_user(&repos, tenant, "a").await;
+        let b = seed_user(&repos, tenant, "b").await;
+        let c =
+            send(&repos, send_cmd(tenant, a, SendTarget::User(b), "open", at(1))).await.value.message.conversation();
+        let (release, hold) = tokio::sync::oneshot::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let blocker = {
+            let repos = repos.clone();
+            tokio::spawn(async move {
+                repos
+                    .uow
+                    .transact(move |_tx| {
+                        Box::pin(async move {
+                            let _ = started.send(());
+                            hold.await.map_err(|_| DomainError::NotFound("x").into())
+                        })
+                    })
+                    .await
+            })
+        };
+        running.await.expect("the blocker runs");
+        let to =
+            |s: chat_domain::UserId, text: &str, secs| send_cmd(tenant, s, SendTarget::Conversation(c), text, at(secs));
+        let units = [
+            queue_send(&repos, to(a, "two", 2), false),
+            queue_send(&repos, to(b, "lost", 3), true),
+            queue_send(&repos, to(b, "three", 4), false),
+            queue_send(&repos, to(a, "four", 5), false),
+        ];
+        let queued = tokio::time::timeout(Duration::from_secs(10), async {
+            while store.queued_units() < 4 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        assert!(queued.is_ok(), "{name}: the units never queued behind the blocker");
+        let _ = release.send(());
+        blocker.await.expect("join").expect("blocker commits");
+        let mut outcomes = Vec::new();
+        for unit in units {
+            outcomes.push(unit.await.expect("join"));
+        }
+        assert!(outcomes[1].is_err(), "{name}: the failing unit fails");
+        let committed: Vec<_> = outcomes.into_iter().filter_map(Result::ok).collect();
+        let seqs: Vec<i64> = committed.iter().map(|s| s.value.message.seq().value()).collect();
+        assert_eq!(seqs, vec![2, 3, 4], "{name}: gap-free seqs across the batch");
+        // Every recipient's positions, from the first send on, are 1, 2, 3 … with nothing taken by the
+        // failed unit, and the stored stream holds exactly those events.
+        for user in [a, b] {
+            let stored = repos.events.after(tenant, user, chat_domain::EventSeq::new(0), 100).await.expect("events");
+            let positions: Vec<i64> = stored.iter().map(|e| e.seq.value()).collect();
+            let expected: Vec<i64> = (1..=positions.len() as i64).collect();
+            assert_eq!(positions, expected, "{name}: {user}'s stream");
+            let window = repos.events.window(tenant, user).await.expect("window");
+            assert_eq!(window.latest.value(), positions.len() as i64, "{name}: {user}'s stream position");
+            let handed_out: Vec<i64> = committed
+                .iter()
+                .flat_map(|s| s.events.iter())
+                .flat_map(|e| e.recipients.iter().filter(|(u, _)| *u == user).map(|(_, p)| p.value()))
+                .collect();
+            assert!(handed_out.iter().all(|p| positions.contains(p)), "{name}: positions handed out are stored");
+        }
+        // b read a's "two" when sending "three" (the failed unit's receipt is gone, this one is kept).
+        let receipts = repos.conversations.receipts(tenant, c, Seq::new(2)).await.expect("receipts");
+        assert_eq!(receipts.iter().find(|r| r.user == b).and_then(|r| r.read_at), Some(at(4)), "{name}");
+        assert_intact(name, &store, tenant).await;
     }
 }

@@ -372,6 +372,86 @@ pub async fn unread_counts_follow_sends_reads_and_deletions(repos: &Repositories
     assert_eq!(receipts.iter().find(|r| r.user == v).and_then(|r| r.read_at), Some(at(14)));
 }
 
+/// The total unread a user is shown is kept on write, not summed on read; whatever happens to their sides it
+/// equals the sum of their sides' unread counts: sends, reads, muting, "delete for me", delete for
+/// everyone, clearing a side, leaving a group and being removed from one, deleting a group.
+pub async fn unread_total_equals_the_sum_of_sides_after_every_operation(repos: &Repositories) {
+    let t = tenant();
+    let users = seed_users(repos, t, 4).await;
+    let (a, b, c, d) = (users[0], users[1], users[2], users[3]);
+    let direct = send(repos, send_cmd(t, b, SendTarget::User(a), "hi", at(1))).await.value.message.conversation();
+    let group = create_group(repos, t, a, &[b, c, d], at(2)).await.id();
+    let other = create_group(repos, t, b, &[a, c], at(3)).await.id();
+    let known = [direct, group, other];
+    let check = async |step: &str| {
+        for user in [a, b, c, d] {
+            let mut sum = 0;
+            for id in known {
+                sum += repos.conversations.find(t, id, user).await.unwrap().map_or(0, |s| s.unread_count());
+            }
+            let total = repos.conversations.total_unread(t, user).await.unwrap();
+            assert_eq!(total, sum, "after {step}: the total of {user} is not the sum of their sides");
+        }
+    };
+    check("the first send").await;
+
+    let mut group_messages = Vec::new();
+    for (i, sender) in [b, c, d, b, c].into_iter().enumerate() {
+        let secs = 10 + i as i64;
+        let cmd = send_cmd(t, sender, SendTarget::Conversation(group), &format!("g{i}"), at(secs));
+        group_messages.push(send(repos, cmd).await.value.message);
+    }
+    for i in 0..3 {
+        send(repos, send_cmd(t, c, SendTarget::Conversation(other), &format!("o{i}"), at(20 + i))).await;
+        send(repos, send_cmd(t, b, SendTarget::Conversation(direct), &format!("d{i}"), at(20 + i))).await;
+    }
+    check("sends").await;
+    assert!(repos.conversations.total_unread(t, a).await.unwrap() >= 9, "a has unread messages everywhere");
+
+    mark_read(repos, t, a, group, Some(group_messages[1].id()), 30).await;
+    check("a partial read").await;
+
+    let muted = commit(repos, move |tx| {
+        Box::pin(async move { manager().update_side(tx, t, a, direct, |s| s.set_muted(true), at(31)).await })
+    })
+    .await
+    .value;
+    assert!(muted.is_muted());
+    check("muting").await;
+
+    let as_a = Actor { tenant: t, user: a, now: at(32) };
+    delete(repos, as_a, group_messages[3].id(), DeleteScope::Me, TenantSettings::default()).await.unwrap();
+    check("delete for me").await;
+
+    let as_c = Actor { tenant: t, user: c, now: at(33) };
+    delete(repos, as_c, group_messages[4].id(), DeleteScope::Everyone, TenantSettings::default()).await.unwrap();
+    check("delete for everyone").await;
+
+    commit(repos, move |tx| {
+        Box::pin(async move { manager().delete_side(tx, t, a, other, &TenantSettings::default(), at(34)).await })
+    })
+    .await;
+    check("clearing a side").await;
+    send(repos, send_cmd(t, c, SendTarget::Conversation(other), "after clear", at(35))).await;
+    check("a send to a cleared side").await;
+
+    change(repos, t, d, group, GroupChange::Leave, 36).await.unwrap();
+    check("leaving a group").await;
+    change(repos, t, a, group, GroupChange::RemoveMember(c), 37).await.unwrap();
+    check("removing a member").await;
+    change(repos, t, a, group, GroupChange::AddMembers(vec![d]), 38).await.unwrap();
+    send(repos, send_cmd(t, b, SendTarget::Conversation(group), "welcome back", at(39))).await;
+    check("adding a member and sending").await;
+
+    commit(repos, move |tx| Box::pin(async move { manager().delete_group(tx, t, a, group, at(40)).await })).await;
+    check("deleting a group").await;
+
+    mark_read(repos, t, a, direct, None, 41).await;
+    mark_read(repos, t, a, other, None, 42).await;
+    check("reading everything").await;
+    assert_eq!(repos.conversations.total_unread(t, a).await.unwrap(), 0);
+}
+
 /// Resending with the same idempotency key returns the first message and stores and announces nothing.
 pub async fn resend_with_same_client_message_id_returns_the_original(repos: &Repositories) {
     let t = tenant();

@@ -4,6 +4,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m0001_initial;
+mod m0002_unread_totals;
 mod m0003_outbox_relay;
 
 /// Every migration of the chat schema, in order.
@@ -13,6 +14,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration), Box::new(m0003_outbox_relay::Migration)]
+        vec![
+            Box::new(m0001_initial::Migration),
+            Box::new(m0002_unread_totals::Migration),
+            Box::new(m0003_outbox_relay::Migration),
+        ]
     }
 }

@@ -1,0 +1,249 @@
+//! What one group-commit batch keeps in memory between its units, to save round trips to the database.
+//!
+//! While a batch transaction is open the writer holds the database's write lock (SQLite `BEGIN IMMEDIATE`,
+//! PostgreSQL's writer advisory lock, see ADR 0002), so no other writer can change a row the batch has
+//! read. That makes two things safe for the lifetime of one batch, and only for it:
+//!
+//! - **counters** (`conversation_seqs.last_seq`, `user_streams.last_event_seq`): the first unit that
+//!   touches a counter moves it in the database (`… RETURNING`), later units of the batch move it in
+//!   memory, and the batch writes the final values back in one multi-row statement before it commits;
+//! - **members** of a conversation, until a unit adds or removes a side of it;
+//! - **append-only rows** (`events`, `user_events`, `receipts`): recorded in memory and inserted with
+//!   multi-row statements before the commit. No unit of work reads them back (a purge drops the pending
+//!   receipts of its conversation); jobs that may (pruning) run after a flush (see [`BatchState::flush`]).
+//!
+//! A unit of work never changes the batch state directly: it records its changes in a [`UnitDelta`], which
+//! the writer merges only after the unit succeeded. A unit that fails is rolled back to its savepoint and
+//! its delta is dropped, so both the database and the batch state forget it. Everything is written before
+//! `COMMIT`, and nothing survives the batch: the next batch starts from the database again.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
+use uuid::Uuid;
+
+use chat_domain::{RepositoryError, UserId};
+
+use super::sql::{db_err, placeholders, stmt};
+
+/// A counter's key: (tenant, conversation) or (tenant, user).
+pub(crate) type CounterKey = (Uuid, Uuid);
+
+/// A counter's value in memory, and whether the database is behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Counter {
+    pub(crate) value: i64,
+    pub(crate) dirty: bool,
+}
+
+/// One `events` row to insert.
+#[derive(Debug, Clone)]
+pub(crate) struct EventRow {
+    pub(crate) tenant: Uuid,
+    pub(crate) id: Uuid,
+    pub(crate) payload: serde_json::Value,
+    pub(crate) at: DateTime<Utc>,
+}
+
+/// One `user_events` row (a recipient's position of an event) to insert.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UserEventRow {
+    pub(crate) tenant: Uuid,
+    pub(crate) user: Uuid,
+    pub(crate) seq: i64,
+    pub(crate) event: Uuid,
+    pub(crate) at: DateTime<Utc>,
+}
+
+/// One `receipts` row (a member's watermark moved) to insert.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReceiptRow {
+    pub(crate) tenant: Uuid,
+    pub(crate) conversation: Uuid,
+    pub(crate) user: Uuid,
+    pub(crate) kind: &'static str,
+    pub(crate) up_to: i64,
+    pub(crate) at: DateTime<Utc>,
+}
+
+/// A unit of work's changes to the batch state, merged only if the unit succeeds.
+#[derive(Debug, Default)]
+pub(crate) struct UnitDelta {
+    /// `None`: the unit deleted the counter row (a purge); the database is the truth again.
+    pub(crate) seqs: HashMap<CounterKey, Option<Counter>>,
+    pub(crate) streams: HashMap<CounterKey, Counter>,
+    pub(crate) events: Vec<EventRow>,
+    pub(crate) user_events: Vec<UserEventRow>,
+    /// Members read (`Some`) or changed (`None`: read the database again) by the unit.
+    pub(crate) members: HashMap<CounterKey, Option<Vec<UserId>>>,
+    pub(crate) receipts: Vec<ReceiptRow>,
+    /// Conversations the unit purged: earlier units' pending receipts of them are dropped.
+    pub(crate) purged: Vec<CounterKey>,
+}
+
+impl UnitDelta {
+    /// The unit purged a conversation: its own pending receipts there go, and so will the batch's.
+    pub(crate) fn purge(&mut self, key: CounterKey) {
+        self.seqs.insert(key, None);
+        self.members.insert(key, None);
+        self.receipts.retain(|r| (r.tenant, r.conversation) != key);
+        self.purged.push(key);
+    }
+}
+
+/// The batch's counters and pending rows (see the module docs).
+#[derive(Debug, Default)]
+pub(crate) struct BatchState {
+    seqs: HashMap<CounterKey, Counter>,
+    streams: HashMap<CounterKey, Counter>,
+    events: Vec<EventRow>,
+    user_events: Vec<UserEventRow>,
+    members: HashMap<CounterKey, Vec<UserId>>,
+    receipts: Vec<ReceiptRow>,
+}
+
+impl BatchState {
+    /// A conversation's members as the unit sees them; `None` when unknown or changed by the unit.
+    pub(crate) fn members(&self, delta: &UnitDelta, key: CounterKey) -> Option<Vec<UserId>> {
+        match delta.members.get(&key) {
+            Some(own) => own.clone(),
+            None => self.members.get(&key).cloned(),
+        }
+    }
+
+    /// A conversation's `seq` counter as the unit sees it: its own change first, then the batch's.
+    /// `None` when neither knows it (read the database).
+    pub(crate) fn seq(&self, delta: &UnitDelta, key: CounterKey) -> Option<i64> {
+        match delta.seqs.get(&key) {
+            Some(own) => own.map(|c| c.value),
+            None => self.seqs.get(&key).map(|c| c.value),
+        }
+    }
+
+    /// A user's stream position as the unit sees it; `None` when unknown.
+    pub(crate) fn stream(&self, delta: &UnitDelta, key: CounterKey) -> Option<i64> {
+        delta.streams.get(&key).or_else(|| self.streams.get(&key)).map(|c| c.value)
+    }
+
+    /// Applies a successful unit's changes.
+    pub(crate) fn merge(&mut self, delta: UnitDelta) {
+        for (key, change) in delta.seqs {
+            match change {
+                Some(c) => merge_counter(&mut self.seqs, key, c),
+                None => {
+                    self.seqs.remove(&key);
+                }
+            }
+        }
+        for (key, c) in delta.streams {
+            merge_counter(&mut self.streams, key, c);
+        }
+        self.events.extend(delta.events);
+        self.user_events.extend(delta.user_events);
+        for (key, members) in delta.members {
+            match members {
+                Some(m) => self.members.insert(key, m),
+                None => self.members.remove(&key),
+            };
+        }
+        if !delta.purged.is_empty() {
+            self.receipts.retain(|r| !delta.purged.contains(&(r.tenant, r.conversation)));
+        }
+        self.receipts.extend(delta.receipts);
+    }
+
+    /// Writes everything the database is behind on (counters, pending rows) with multi-row statements and
+    /// forgets the batch state. Runs before the commit, and before any job that reads or writes those
+    /// tables without going through a unit's delta.
+    pub(crate) async fn flush(&mut self, conn: &DatabaseTransaction) -> Result<(), RepositoryError> {
+        let seqs: Vec<(CounterKey, i64)> =
+            self.seqs.drain().filter(|(_, c)| c.dirty).map(|(k, c)| (k, c.value)).collect();
+        let streams: Vec<(CounterKey, i64)> =
+            self.streams.drain().filter(|(_, c)| c.dirty).map(|(k, c)| (k, c.value)).collect();
+        let events = std::mem::take(&mut self.events);
+        let user_events = std::mem::take(&mut self.user_events);
+        let receipts = std::mem::take(&mut self.receipts);
+        self.members.clear();
+        let backend = conn.get_database_backend();
+        // Each statement stays well under every backend's limit on bound values (SQLite: 32,766).
+        for chunk in seqs.chunks(2000) {
+            let values = chunk.iter().flat_map(|((t, c), v)| [Value::from(*t), Value::from(*c), Value::from(*v)]);
+            let sql = format!(
+                "INSERT INTO conversation_seqs (tenant_id, conversation_id, last_seq) VALUES {} \
+                 ON CONFLICT (tenant_id, conversation_id) DO UPDATE SET last_seq = excluded.last_seq",
+                rows(chunk.len(), 3)
+            );
+            conn.execute_raw(stmt(backend, &sql, values.collect())).await.map_err(db_err)?;
+        }
+        for chunk in streams.chunks(2000) {
+            let values = chunk.iter().flat_map(|((t, u), v)| [Value::from(*t), Value::from(*u), Value::from(*v)]);
+            let sql = format!(
+                "INSERT INTO user_streams (tenant_id, user_id, last_event_seq, pruned_event_seq) VALUES {} \
+                 ON CONFLICT (tenant_id, user_id) DO UPDATE SET last_event_seq = excluded.last_event_seq",
+                vec!["(?, ?, ?, 0)"; chunk.len()].join(", ")
+            );
+            conn.execute_raw(stmt(backend, &sql, values.collect())).await.map_err(db_err)?;
+        }
+        for chunk in events.chunks(1000) {
+            let mut values = Vec::with_capacity(chunk.len() * 4);
+            for e in chunk {
+                values.extend([
+                    Value::from(e.tenant),
+                    Value::from(e.id),
+                    Value::Json(Some(Box::new(e.payload.clone()))),
+                    Value::from(e.at),
+                ]);
+            }
+            let sql = format!("INSERT INTO events (tenant_id, id, payload, at) VALUES {}", rows(chunk.len(), 4));
+            conn.execute_raw(stmt(backend, &sql, values)).await.map_err(db_err)?;
+        }
+        for chunk in user_events.chunks(1000) {
+            let mut values = Vec::with_capacity(chunk.len() * 5);
+            for r in chunk {
+                values.extend([
+                    Value::from(r.tenant),
+                    Value::from(r.user),
+                    Value::from(r.seq),
+                    Value::from(r.event),
+                    Value::from(r.at),
+                ]);
+            }
+            let sql = format!(
+                "INSERT INTO user_events (tenant_id, user_id, event_seq, event_id, at) VALUES {}",
+                rows(chunk.len(), 5)
+            );
+            conn.execute_raw(stmt(backend, &sql, values)).await.map_err(db_err)?;
+        }
+        for chunk in receipts.chunks(1000) {
+            let mut values = Vec::with_capacity(chunk.len() * 6);
+            for r in chunk {
+                values.extend([
+                    Value::from(r.tenant),
+                    Value::from(r.conversation),
+                    Value::from(r.user),
+                    Value::from(r.kind),
+                    Value::from(r.up_to),
+                    Value::from(r.at),
+                ]);
+            }
+            let sql = format!(
+                "INSERT INTO receipts (tenant_id, conversation_id, user_id, kind, up_to_seq, at) VALUES {} \
+                 ON CONFLICT DO NOTHING",
+                rows(chunk.len(), 6)
+            );
+            conn.execute_raw(stmt(backend, &sql, values)).await.map_err(db_err)?;
+        }
+        Ok(())
+    }
+}
+
+fn merge_counter(map: &mut HashMap<CounterKey, Counter>, key: CounterKey, c: Counter) {
+    let dirty = c.dirty || map.get(&key).is_some_and(|old| old.dirty);
+    map.insert(key, Counter { value: c.value, dirty });
+}
+
+/// `(?, ?), (?, ?)` for `n` rows of `width` values.
+fn rows(n: usize, width: usize) -> String {
+    vec![format!("({})", placeholders(width)); n].join(", ")
+}
