@@ -15,55 +15,16 @@ root="$(cd "$here/../.." && pwd)"
 bin="${1:-${CHAT_HOST_BIN:-$root/target/debug/chat-host}}"
 max_time="${SCHEMATHESIS_MAX_TIME:-110}"
 max_examples="${SCHEMATHESIS_MAX_EXAMPLES:-50}"
-if [ ! -x "$bin" ]; then
-    echo "chat-host binary not found at $bin (run: cargo build -p chat-host)" >&2
-    exit 1
-fi
 if ! command -v schemathesis >/dev/null; then
     echo "schemathesis is not installed (python3 -m pip install schemathesis)" >&2
     exit 1
 fi
 
-work="$(mktemp -d)"
-pid=""
-cleanup() {
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-env -u CHAT_JWT_SECRET -u CHAT_JWT_PUBLIC_KEY -u CHAT_BUS_URL -u CHAT_ALLOWED_ORIGINS \
-    CHAT_LISTEN=127.0.0.1:0 \
-    CHAT_DATABASE_URL="sqlite://$work/chat.db?mode=rwc" \
-    CHAT_DURABILITY=fast \
-    CHAT_BLOB_DIR="$work/blobs" \
-    CHAT_DEV_SECRET_FILE="$work/dev-secret" \
-    RUST_LOG="${RUST_LOG:-warn}" \
-    "$bin" serve >"$work/stdout" 2>"$work/stderr" &
-pid=$!
-
-base=""
-for _ in $(seq 1 300); do
-    if line="$(grep -m1 'listening on ' "$work/stdout" 2>/dev/null)"; then
-        base="${line##*listening on }"
-        break
-    fi
-    if ! kill -0 "$pid" 2>/dev/null; then
-        echo "chat-host exited before listening:" >&2
-        cat "$work/stderr" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-if [ -z "$base" ]; then
-    echo "chat-host did not print its address within 30 s" >&2
-    cat "$work/stderr" >&2
-    exit 1
-fi
-echo "chat-host is at $base"
+# shellcheck source=../support/dev_server.sh
+source "$root/tests/support/dev_server.sh"
+start_dev_server "$bin"
+base="$DEV_SERVER_BASE"
+work="$DEV_SERVER_WORK"
 
 # A peer first, so that generated ids sometimes hit a real user; then the caller's token.
 login() {
@@ -119,10 +80,5 @@ if [ "${errors:-0}" != "0" ]; then
     status=1
 fi
 
-kill -TERM "$pid"
-if ! wait "$pid"; then
-    echo "chat-host did not stop cleanly" >&2
-    status=1
-fi
-pid=""
+stop_dev_server || status=1
 exit "$status"
