@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
     match which % 12 {
         0 => {
             if let Some(input) = decode::<SendMessageInput>(body) {
-                let _ = MessageText::parse(&input.text, 4000);
+                let _ = MessageText::parse(&input.text, MessageText::DEFAULT_MAX);
                 if let Some(key) = &input.client_message_id {
                     let _ = ClientMessageId::parse(key);
                 }
@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
         }
         1 => {
             if let Some(input) = decode::<EditMessageInput>(body) {
-                let _ = MessageText::parse(&input.text, 4000);
+                let _ = MessageText::parse(&input.text, MessageText::DEFAULT_MAX);
             }
         }
         2 => {

@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
         match event {
             "message.send" => {
                 if let Ok(input) = decode_payload::<SendMessageInput>(&payload) {
-                    let _ = MessageText::parse(&input.text, 4000);
+                    let _ = MessageText::parse(&input.text, MessageText::DEFAULT_MAX);
                 }
             }
             "conversation.read" => drop(decode_payload::<ConversationReadInput>(&payload)),

@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::mapping::{group_dto, member_dto, role_from_dto};
 use crate::pagination::{page, page_limit, parse_user};
 use crate::rate_limit::RateLimitKind;
-use crate::users::import_unknown_users;
+use crate::users::retry_with_directory;
 
 /// Group chats. A group is a conversation (same id): messages go through
 /// [`ConversationAppService`](crate::ConversationAppService). Non-members (and other tenants) get
@@ -64,15 +64,8 @@ impl GroupAppService {
                 Box::pin(async move { manager.create_group(tx, tenant, user, details, &members, now).await })
             })
         };
-        let group = match create().await {
-            // Members the chat has never seen: ask the embedding application's directory, once.
-            Err(AppError::NotFound { resource: "user" })
-                if import_unknown_users(&self.core, tenant, &members).await? =>
-            {
-                create().await?
-            }
-            other => other?,
-        };
+        // Members the chat has never seen: ask the embedding application's directory, once.
+        let group = retry_with_directory(&self.core, tenant, &members, create).await?;
         Ok(group_dto(&group))
     }
 
@@ -156,16 +149,11 @@ impl GroupAppService {
             return Err(AppError::validation("userIds", format!("give 1 to {max} user ids")));
         }
         let added = users(&input.user_ids);
-        let group = match self.change(caller, id, GroupChange::AddMembers(added.clone())).await {
-            // Users the chat has never seen: ask the embedding application's directory, once.
-            Err(AppError::NotFound { resource: "user" })
-                if import_unknown_users(&self.core, caller.tenant, &added).await? =>
-            {
-                self.change(caller, id, GroupChange::AddMembers(added)).await
-            }
-            other => other,
-        };
-        let group = group.map_err(|e| e.on_field("memberIds", "userIds"))?;
+        // Users the chat has never seen: ask the embedding application's directory, once.
+        let add = || self.change(caller, id, GroupChange::AddMembers(added.clone()));
+        let group = retry_with_directory(&self.core, caller.tenant, &added, add)
+            .await
+            .map_err(|e| e.on_field("memberIds", "userIds"))?;
         Self::after_change(group)
     }
 

@@ -84,6 +84,23 @@ pub(crate) async fn import_unknown_users(core: &Core, tenant: TenantId, ids: &[U
     Ok(imported)
 }
 
+/// Runs `op`; if it fails because a user is unknown and the directory supplies one of `ids` the chat had
+/// no copy of, runs it once more. The one place for "ask the directory on a miss, then retry".
+pub(crate) async fn retry_with_directory<T, Fut>(
+    core: &Core,
+    tenant: TenantId,
+    ids: &[UserId],
+    mut op: impl FnMut() -> Fut,
+) -> Result<T, AppError>
+where
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    match op().await {
+        Err(AppError::NotFound { resource: "user" }) if import_unknown_users(core, tenant, ids).await? => op().await,
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

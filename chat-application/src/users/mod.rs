@@ -4,4 +4,4 @@ mod directory;
 
 pub use directory::{DirectoryError, DirectoryUser, NoUserDirectory, UserDirectory};
 
-pub(crate) use directory::import_unknown_users;
+pub(crate) use directory::{import_unknown_users, retry_with_directory};

@@ -90,7 +90,7 @@ impl State {
 
     /// The sum of a user's unread counts, kept on write (see [`State::put_side`]).
     pub(super) fn total_unread(&self, tenant: TenantId, user: UserId) -> i64 {
-        self.unread_total(tenant, user)
+        self.unread_totals.get(&(tenant, user)).copied().unwrap_or(0)
     }
 
     /// For every member, when their watermarks first reached `seq`.

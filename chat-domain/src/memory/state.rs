@@ -117,11 +117,6 @@ impl State {
         }
     }
 
-    /// A user's unread total across their conversations.
-    pub(super) fn unread_total(&self, tenant: TenantId, user: UserId) -> i64 {
-        self.unread_totals.get(&(tenant, user)).copied().unwrap_or(0)
-    }
-
     /// One member's side.
     pub(super) fn side(&self, tenant: TenantId, id: ConversationId, user: UserId) -> Option<&Conversation> {
         self.sides.get(&(tenant, id, user))
