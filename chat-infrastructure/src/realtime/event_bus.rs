@@ -202,17 +202,30 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn each_node_delivers_its_own_events_once_and_the_others_through_the_bus_in_order() {
+    /// A sender under test and the recorder standing for its node's sockets.
+    struct Node {
+        sender: EventBusChatMessageSender,
+        local: Arc<RecordingChatMessageSender>,
+    }
+
+    /// Two nodes on one in-process bus, with their relays running (until the relays are dropped).
+    async fn two_nodes() -> (Node, Node, (EventRelay, EventRelay)) {
         let bus: Arc<dyn DistributedEventBus> = Arc::new(InProcessEventBus::new());
-        let (local_a, local_b) =
-            (Arc::new(RecordingChatMessageSender::new()), Arc::new(RecordingChatMessageSender::new()));
-        let a = EventBusChatMessageSender::new(bus.clone(), local_a.clone());
-        let b = EventBusChatMessageSender::new(bus.clone(), local_b.clone());
-        let (_relay_a, _relay_b) = match (a.start().await, b.start().await) {
+        let node = || {
+            let local = Arc::new(RecordingChatMessageSender::new());
+            Node { sender: EventBusChatMessageSender::new(bus.clone(), local.clone()), local }
+        };
+        let (a, b) = (node(), node());
+        let relays = match (a.sender.start().await, b.sender.start().await) {
             (Ok(ra), Ok(rb)) => (ra, rb),
             _ => panic!("relays did not start"),
         };
+        (a, b, relays)
+    }
+
+    #[tokio::test]
+    async fn each_node_delivers_its_own_events_once_and_the_others_through_the_bus_in_order() {
+        let (Node { sender: a, local: local_a }, Node { sender: b, local: local_b }, _relays) = two_nodes().await;
         for n in 1..=3 {
             assert!(a.deliver(&[event(n)]).await.is_ok());
         }
@@ -229,15 +242,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_relays_publisher_publishes_before_delivering_locally_and_fails_when_the_bus_does() {
-        let bus: Arc<dyn DistributedEventBus> = Arc::new(InProcessEventBus::new());
-        let (local_a, local_b) =
-            (Arc::new(RecordingChatMessageSender::new()), Arc::new(RecordingChatMessageSender::new()));
-        let a = EventBusChatMessageSender::new(bus.clone(), local_a.clone());
-        let b = EventBusChatMessageSender::new(bus.clone(), local_b.clone());
-        let (_relay_a, _relay_b) = match (a.start().await, b.start().await) {
-            (Ok(ra), Ok(rb)) => (ra, rb),
-            _ => panic!("relays did not start"),
-        };
+        let (Node { sender: a, local: local_a }, Node { sender: _b, local: local_b }, _relays) = two_nodes().await;
         assert!(a.republisher().deliver(&[event(1)]).await.is_ok());
         assert_eq!(wait_for(&local_b, 1).await.len(), 1, "the other node gets it through the bus");
         assert_eq!(local_a.events().len(), 1, "this node's sockets get it once");

@@ -26,6 +26,42 @@ async fn assert_intact(name: &str, store: &SeaOrmChatStore, tenant: TenantId) {
     assert!(report.is_ok(), "{name}: {:?}", report.problems);
 }
 
+/// Holds the store's writer inside a unit until the returned sender fires (or is dropped), so that units
+/// submitted meanwhile queue up and are committed as one batch. Returns once the writer is inside it.
+async fn hold_writer(
+    repos: &Repositories,
+) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<Result<chat_domain::uow::Committed<()>, WorkError>>) {
+    let (release, hold) = tokio::sync::oneshot::channel::<()>();
+    let (started, running) = tokio::sync::oneshot::channel::<()>();
+    let blocker = {
+        let repos = repos.clone();
+        tokio::spawn(async move {
+            repos
+                .uow
+                .transact(move |_tx| {
+                    Box::pin(async move {
+                        let _ = started.send(());
+                        hold.await.map_err(|_| DomainError::NotFound("x").into())
+                    })
+                })
+                .await
+        })
+    };
+    running.await.expect("the blocker runs");
+    (release, blocker)
+}
+
+/// Waits (with a timeout) until `units` units wait in the writer's queue behind [`hold_writer`].
+async fn wait_queued(name: &str, store: &SeaOrmChatStore, units: usize) {
+    let queued = tokio::time::timeout(Duration::from_secs(10), async {
+        while store.queued_units() < units {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(queued.is_ok(), "{name}: {units} units never queued behind the blocker");
+}
+
 #[tokio::test]
 async fn migrations_run_twice_are_a_no_op() {
     for (name, store) in support::every_backend().await {
@@ -116,78 +152,12 @@ async fn one_failing_unit_in_a_batch_leaves_the_others_committed() {
         let b = seed_user(&repos, tenant, "b").await;
         let c = seed_user(&repos, tenant, "c").await;
         // Hold the writer inside a first unit so the next three queue up and are committed as one batch.
-        let (release, hold) = tokio::sync::oneshot::channel::<()>();
-        let (started, running) = tokio::sync::oneshot::channel::<()>();
-        let blocker = {
-            let repos = repos.clone();
-            tokio::spawn(async move {
-                repos
-                    .uow
-                    .transact(move |_tx| {
-                        Box::pin(async move {
-                            let _ = started.send(());
-                            hold.await.map_err(|_| DomainError::NotFound("x").into())
-                        })
-                    })
-                    .await
-            })
-        };
-        // The writer is inside the blocker's batch before the three are submitted.
-        running.await.expect("the blocker runs");
-        let first = tokio::spawn({
-            let repos = repos.clone();
-            async move {
-                repos
-                    .uow
-                    .transact(move |tx| {
-                        Box::pin(async move {
-                            MessagingManager::default()
-                                .send(tx, send_cmd(tenant, a, SendTarget::User(b), "one", at(1)))
-                                .await
-                        })
-                    })
-                    .await
-            }
-        });
-        let failing = tokio::spawn({
-            let repos = repos.clone();
-            async move {
-                repos
-                    .uow
-                    .transact(move |tx| {
-                        Box::pin(async move {
-                            MessagingManager::default()
-                                .send(tx, send_cmd(tenant, a, SendTarget::User(c), "two", at(2)))
-                                .await?;
-                            Err::<(), WorkError>(DomainError::NotFound("late failure").into())
-                        })
-                    })
-                    .await
-            }
-        });
-        let third = tokio::spawn({
-            let repos = repos.clone();
-            async move {
-                repos
-                    .uow
-                    .transact(move |tx| {
-                        Box::pin(async move {
-                            MessagingManager::default()
-                                .send(tx, send_cmd(tenant, b, SendTarget::User(c), "three", at(3)))
-                                .await
-                        })
-                    })
-                    .await
-            }
-        });
+        let (release, blocker) = hold_writer(&repos).await;
+        let first = queue_send(&repos, send_cmd(tenant, a, SendTarget::User(b), "one", at(1)), false);
+        let failing = queue_send(&repos, send_cmd(tenant, a, SendTarget::User(c), "two", at(2)), true);
+        let third = queue_send(&repos, send_cmd(tenant, b, SendTarget::User(c), "three", at(3)), false);
         // Release the writer only once the three units wait in its queue, so they share one batch.
-        let queued = tokio::time::timeout(Duration::from_secs(10), async {
-            while store.queued_units() < 3 {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
-        assert!(queued.is_ok(), "{name}: the three units never queued behind the blocker");
+        wait_queued(name, &store, 3).await;
         let _ = release.send(());
         blocker.await.expect("join").expect("blocker commits");
         let first = first.await.expect("join").expect("first commits");
@@ -395,23 +365,7 @@ async fn units_of_one_batch_share_counters_and_a_failed_one_gives_its_values_bac
         let b = seed_user(&repos, tenant, "b").await;
         let c =
             send(&repos, send_cmd(tenant, a, SendTarget::User(b), "open", at(1))).await.value.message.conversation();
-        let (release, hold) = tokio::sync::oneshot::channel::<()>();
-        let (started, running) = tokio::sync::oneshot::channel::<()>();
-        let blocker = {
-            let repos = repos.clone();
-            tokio::spawn(async move {
-                repos
-                    .uow
-                    .transact(move |_tx| {
-                        Box::pin(async move {
-                            let _ = started.send(());
-                            hold.await.map_err(|_| DomainError::NotFound("x").into())
-                        })
-                    })
-                    .await
-            })
-        };
-        running.await.expect("the blocker runs");
+        let (release, blocker) = hold_writer(&repos).await;
         let to =
             |s: chat_domain::UserId, text: &str, secs| send_cmd(tenant, s, SendTarget::Conversation(c), text, at(secs));
         let units = [
@@ -420,13 +374,7 @@ async fn units_of_one_batch_share_counters_and_a_failed_one_gives_its_values_bac
             queue_send(&repos, to(b, "three", 4), false),
             queue_send(&repos, to(a, "four", 5), false),
         ];
-        let queued = tokio::time::timeout(Duration::from_secs(10), async {
-            while store.queued_units() < 4 {
-                tokio::task::yield_now().await;
-            }
-        })
-        .await;
-        assert!(queued.is_ok(), "{name}: the units never queued behind the blocker");
+        wait_queued(name, &store, 4).await;
         let _ = release.send(());
         blocker.await.expect("join").expect("blocker commits");
         let mut outcomes = Vec::new();
