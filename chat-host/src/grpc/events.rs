@@ -20,6 +20,7 @@ use super::caller::authenticate;
 use super::proto::{self, event_service_server::EventService};
 use super::status::{invalid_field, status_of};
 use super::subscribers::{Ended, Refused, Subscription};
+use crate::socket::ready_payload;
 use crate::state::ChatState;
 
 /// Events queued towards one client's HTTP/2 stream.
@@ -116,7 +117,7 @@ async fn stream_events(
             Vec::new()
         }
     };
-    let ready = json!({ "userId": caller.user, "tenantId": caller.tenant, "eventSeq": event_seq, "presence": online });
+    let ready = ready_payload(&caller, event_seq, &online);
     if tx.send(Ok(ephemeral("ready", &ready))).await.is_ok() {
         forward_live(&mut live, replayed, &tx).await;
     }

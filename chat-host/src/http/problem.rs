@@ -187,10 +187,16 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// `401 chat.unauthorized`, saying why the credentials were refused (REST responses and socket acks).
+impl From<AuthError> for Problem {
+    fn from(error: AuthError) -> Self {
+        Problem::new(StatusCode::UNAUTHORIZED, "chat.unauthorized", error.to_string())
+    }
+}
+
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
-        let mut response =
-            Problem::new(StatusCode::UNAUTHORIZED, "chat.unauthorized", self.to_string()).into_response();
+        let mut response = Problem::from(self).into_response();
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         response
     }

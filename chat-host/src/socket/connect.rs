@@ -2,7 +2,7 @@ use chat_application::dto::{PresenceDto, SyncInput};
 use chat_application::{CallerContext, ConnectionId};
 use chat_infrastructure::realtime::user_room;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
 use socketioxide::socket::DisconnectReason;
@@ -138,15 +138,20 @@ pub(crate) async fn on_connect(s: SocketRef, io: SocketIo, state: ChatState) {
     };
     // Read last, right before `ready`, so that `presence` events after `ready` are newer than the snapshot.
     let presence = presence_on_connect(&s, &state, caller, &connection).await;
-    let ready = json!({
+    if let Err(e) = s.emit("ready", &ready_payload(caller, event_seq, &presence)) {
+        tracing::debug!(error = %e, "could not emit ready");
+    }
+}
+
+/// `ready`'s payload, the same for a socket and a gRPC event stream: who is connected, the event
+/// position, and the contacts online now.
+pub(crate) fn ready_payload(caller: &CallerContext, event_seq: i64, presence: &[PresenceDto]) -> Value {
+    json!({
         "userId": caller.user,
         "tenantId": caller.tenant,
         "eventSeq": event_seq,
         "presence": presence,
-    });
-    if let Err(e) = s.emit("ready", &ready) {
-        tracing::debug!(error = %e, "could not emit ready");
-    }
+    })
 }
 
 /// Records the socket for presence (announcing the user to their contacts if it is their first socket)

@@ -22,7 +22,7 @@ use socketioxide::extract::{AckSender, SocketRef, TryData};
 use socketioxide::socket::Sid;
 
 use super::events::{AckFailure, AckReply};
-use crate::auth::{AuthError, Credentials};
+use crate::auth::Credentials;
 use crate::http::problem::Problem;
 use crate::state::ChatState;
 
@@ -133,7 +133,7 @@ async fn refresh(
         .authenticator()
         .authenticate_session(Credentials { token: Some(&input.token), headers: &headers })
         .await
-        .map_err(unauthorized)?;
+        .map_err(Problem::from)?;
     if session.caller.tenant != caller.tenant || session.caller.user != caller.user {
         return Err(Problem::new(
             axum::http::StatusCode::FORBIDDEN,
@@ -143,8 +143,4 @@ async fn refresh(
     }
     arm(s, io, session.valid_until);
     Ok(session.valid_until.map(chrono::DateTime::<chrono::Utc>::from))
-}
-
-fn unauthorized(error: AuthError) -> Problem {
-    Problem::new(axum::http::StatusCode::UNAUTHORIZED, "chat.unauthorized", error.to_string())
 }
