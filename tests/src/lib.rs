@@ -475,8 +475,24 @@ impl TestSocket {
     }
 }
 
+/// The PostgreSQL URL and a Redis bus URL with a key prefix of its own that a multi-node test shares between
+/// its nodes, or `None` after printing why the test is skipped (the services are not configured).
+pub fn cluster_urls() -> Option<(String, String)> {
+    let db = std::env::var("CHAT_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres"));
+    let redis = std::env::var("CHAT_TEST_REDIS_URL").ok().filter(|u| u.starts_with("redis"));
+    let (Some(db), Some(redis)) = (db, redis) else {
+        println!(
+            "skipped: the cluster test needs CHAT_TEST_DATABASE_URL=postgres://… and \
+             CHAT_TEST_REDIS_URL=redis://127.0.0.1:6379"
+        );
+        return None;
+    };
+    let sep = if redis.contains('?') { '&' } else { '?' };
+    Some((db, format!("{redis}{sep}prefix=chat-test-{}", Uuid::new_v4().simple())))
+}
+
 /// A payload as JSON: a single argument as itself, several as an array.
-fn payload_value(payload: Payload) -> Value {
+pub(crate) fn payload_value(payload: Payload) -> Value {
     match payload {
         Payload::Text(mut values) if values.len() == 1 => values.remove(0),
         Payload::Text(values) => Value::Array(values),

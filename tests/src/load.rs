@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::history::{Entry, History, Observed, Received, SideObservation, StoredMessage};
-use crate::{TestUser, token_for};
+use crate::{TestUser, payload_value, token_for};
 
 /// How long one acknowledgement may take before the attempt counts as failed and is retried.
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -573,17 +573,6 @@ impl LoadClient {
         if let Some(client) = self.client.take() {
             let _ = client.disconnect().await;
         }
-    }
-}
-
-/// A payload as JSON: a single argument as itself, several as an array.
-fn payload_value(payload: Payload) -> Value {
-    match payload {
-        Payload::Text(mut values) if values.len() == 1 => values.remove(0),
-        Payload::Text(values) => Value::Array(values),
-        Payload::Binary(bytes) => json!({ "binary": bytes.len() }),
-        #[allow(deprecated)]
-        Payload::String(s) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
     }
 }
 

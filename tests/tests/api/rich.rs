@@ -511,23 +511,28 @@ async fn an_oversized_image_is_refused_and_nothing_is_kept() {
     assert!(problem["code"] == "chat.validation" || problem["code"] == "chat.payload_too_large", "{problem}");
 
     // No bytes were left behind in the blob store.
-    let mut stack = vec![dir.join("blobs")];
-    let mut files = Vec::new();
-    while let Some(path) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&path) else { continue };
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                stack.push(entry.path());
-            } else {
-                files.push(entry.path());
+    let blob_files = || {
+        let mut stack = vec![dir.join("blobs")];
+        let mut files = Vec::new();
+        while let Some(path) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&path) else { continue };
+            for entry in entries.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    stack.push(entry.path());
+                } else {
+                    files.push(entry.path());
+                }
             }
         }
-    }
+        files
+    };
+    let files = blob_files();
     assert!(files.is_empty(), "a refused upload left files behind: {files:?}");
 
-    // Just under the limit is fine.
+    // Just under the limit is fine, and its bytes land where the check above looked.
     let (status, uploaded) = upload(&app, &alice, "big.png", png(10_000_000)).await;
     assert_eq!(status, 201, "{uploaded}");
+    assert!(!blob_files().is_empty(), "an accepted upload stored nothing under {}", dir.join("blobs").display());
     app.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

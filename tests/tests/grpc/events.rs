@@ -124,18 +124,8 @@ async fn shutting_down_ends_open_streams_without_waiting_for_the_grace_period() 
 
 #[tokio::test]
 async fn a_subscriber_on_one_node_receives_events_committed_on_another() {
-    let db = std::env::var("CHAT_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres"));
-    let redis = std::env::var("CHAT_TEST_REDIS_URL").ok().filter(|u| u.starts_with("redis"));
-    let (Some(db), Some(redis)) = (db, redis) else {
-        println!(
-            "skipped: the cluster test needs CHAT_TEST_DATABASE_URL=postgres://… and \
-             CHAT_TEST_REDIS_URL=redis://127.0.0.1:6379"
-        );
-        return;
-    };
+    let Some((db, bus)) = chat_tests::cluster_urls() else { return };
     let db = fresh_postgres_schema(&db).await.unwrap();
-    let sep = if redis.contains('?') { '&' } else { '?' };
-    let bus = format!("{redis}{sep}prefix=chat-test-{}", uuid::Uuid::new_v4().simple());
     let node = |db: String, bus: String| {
         spawn_grpc_with(move |c| {
             c.database.url = db;

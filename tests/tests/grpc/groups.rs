@@ -152,7 +152,9 @@ async fn participants_are_paged() {
             break;
         }
     }
+    // Every participant exactly once across the pages: the owner and the four members.
+    let mut expected: Vec<String> = members.iter().chain([&owner]).map(|u| u.id.to_string()).collect();
+    expected.sort();
     seen.sort();
-    seen.dedup();
-    assert_eq!(seen.len(), 5);
+    assert_eq!(seen, expected);
 }

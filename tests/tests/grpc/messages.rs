@@ -64,9 +64,10 @@ async fn messages_are_edited_replied_to_and_deleted_by_whom_may() {
     assert!(grpc.messages().delete(as_user(&alice, legacy_default)).await.unwrap().into_inner().success);
     let (_, gone) = grpc.app.get(&bob, &format!("/api/chat/messages/{}", first.id)).await;
     assert_eq!(gone["deleted"], true, "the default deletes for everyone: {gone}");
-    if let Some(m) = history(&grpc, &bob, &conversation).await.iter().find(|m| m.id == first.id) {
-        assert!(m.deleted && m.text.is_empty(), "{m:?}");
-    }
+    let listed = history(&grpc, &bob, &conversation).await;
+    let m =
+        listed.iter().find(|m| m.id == first.id).expect("a message deleted for everyone stays listed, marked deleted");
+    assert!(m.deleted && m.text.is_empty(), "{m:?}");
 
     // A deleted message cannot be edited any more: a state conflict.
     assert_code(

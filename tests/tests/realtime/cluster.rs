@@ -14,19 +14,8 @@ use serde_json::{Value, json};
 /// The shared database (a fresh schema) and a bus URL with a channel prefix of its own, or `None` with the
 /// reason printed.
 async fn cluster_env() -> Option<(String, String)> {
-    let db = std::env::var("CHAT_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres"));
-    let redis = std::env::var("CHAT_TEST_REDIS_URL").ok().filter(|u| u.starts_with("redis"));
-    let (Some(db), Some(redis)) = (db, redis) else {
-        println!(
-            "skipped: the cluster test needs CHAT_TEST_DATABASE_URL=postgres://… and \
-             CHAT_TEST_REDIS_URL=redis://127.0.0.1:6379"
-        );
-        return None;
-    };
-    let db = fresh_postgres_schema(&db).await.unwrap();
-    let sep = if redis.contains('?') { '&' } else { '?' };
-    let bus = format!("{redis}{sep}prefix=chat-test-{}", uuid::Uuid::new_v4().simple());
-    Some((db, bus))
+    let (db, bus) = chat_tests::cluster_urls()?;
+    Some((fresh_postgres_schema(&db).await.unwrap(), bus))
 }
 
 /// A node of the test cluster.
