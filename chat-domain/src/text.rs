@@ -19,8 +19,7 @@ pub fn bounded(value: &str, field: &'static str, max: usize) -> Result<String, D
 pub fn optional_bounded(value: Option<&str>, field: &'static str, max: usize) -> Result<Option<String>, DomainError> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(v) if v.chars().count() > max || v.contains('\0') => Err(DomainError::InvalidText { field, max }),
-        Some(v) => Ok(Some(v.to_owned())),
+        Some(v) => bounded(v, field, max).map(Some),
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! While a batch transaction is open the writer holds the database's write lock (SQLite `BEGIN IMMEDIATE`,
 //! PostgreSQL's writer advisory lock, see ADR 0002), so no other writer can change a row the batch has
-//! read. That makes two things safe for the lifetime of one batch, and only for it:
+//! read. That makes three things safe for the lifetime of one batch, and only for it:
 //!
 //! - **counters** (`conversation_seqs.last_seq`, `user_streams.last_event_seq`): the first unit that
 //!   touches a counter moves it in the database (`… RETURNING`), later units of the batch move it in
@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use chat_domain::{RepositoryError, UserId};
 
-use super::sql::{db_err, placeholders, stmt};
+use super::sql::{db_err, rows as values_list, stmt};
 
 /// A counter's key: (tenant, conversation) or (tenant, user).
 pub(crate) type CounterKey = (Uuid, Uuid);
@@ -165,85 +165,74 @@ impl BatchState {
         let user_events = std::mem::take(&mut self.user_events);
         let receipts = std::mem::take(&mut self.receipts);
         self.members.clear();
-        let backend = conn.get_database_backend();
-        // Each statement stays well under every backend's limit on bound values (SQLite: 32,766).
-        for chunk in seqs.chunks(2000) {
-            let values = chunk.iter().flat_map(|((t, c), v)| [Value::from(*t), Value::from(*c), Value::from(*v)]);
-            let sql = format!(
-                "INSERT INTO conversation_seqs (tenant_id, conversation_id, last_seq) VALUES {} \
-                 ON CONFLICT (tenant_id, conversation_id) DO UPDATE SET last_seq = excluded.last_seq",
-                rows(chunk.len(), 3)
-            );
-            conn.execute_raw(stmt(backend, &sql, values.collect())).await.map_err(db_err)?;
-        }
-        for chunk in streams.chunks(2000) {
-            let values = chunk.iter().flat_map(|((t, u), v)| [Value::from(*t), Value::from(*u), Value::from(*v)]);
-            let sql = format!(
-                "INSERT INTO user_streams (tenant_id, user_id, last_event_seq, pruned_event_seq) VALUES {} \
-                 ON CONFLICT (tenant_id, user_id) DO UPDATE SET last_event_seq = excluded.last_event_seq",
-                vec!["(?, ?, ?, 0)"; chunk.len()].join(", ")
-            );
-            conn.execute_raw(stmt(backend, &sql, values.collect())).await.map_err(db_err)?;
-        }
-        for chunk in events.chunks(1000) {
-            let mut values = Vec::with_capacity(chunk.len() * 4);
-            for e in chunk {
-                values.extend([
-                    Value::from(e.tenant),
-                    Value::from(e.id),
-                    Value::Json(Some(Box::new(e.payload.clone()))),
-                    Value::from(e.at),
-                ]);
-            }
-            let sql = format!("INSERT INTO events (tenant_id, id, payload, at) VALUES {}", rows(chunk.len(), 4));
-            conn.execute_raw(stmt(backend, &sql, values)).await.map_err(db_err)?;
-        }
-        for chunk in user_events.chunks(1000) {
-            let mut values = Vec::with_capacity(chunk.len() * 5);
-            for r in chunk {
-                values.extend([
-                    Value::from(r.tenant),
-                    Value::from(r.user),
-                    Value::from(r.seq),
-                    Value::from(r.event),
-                    Value::from(r.at),
-                ]);
-            }
-            let sql = format!(
-                "INSERT INTO user_events (tenant_id, user_id, event_seq, event_id, at) VALUES {}",
-                rows(chunk.len(), 5)
-            );
-            conn.execute_raw(stmt(backend, &sql, values)).await.map_err(db_err)?;
-        }
-        for chunk in receipts.chunks(1000) {
-            let mut values = Vec::with_capacity(chunk.len() * 6);
-            for r in chunk {
-                values.extend([
-                    Value::from(r.tenant),
-                    Value::from(r.conversation),
-                    Value::from(r.user),
-                    Value::from(r.kind),
-                    Value::from(r.up_to),
-                    Value::from(r.at),
-                ]);
-            }
-            let sql = format!(
-                "INSERT INTO receipts (tenant_id, conversation_id, user_id, kind, up_to_seq, at) VALUES {} \
-                 ON CONFLICT DO NOTHING",
-                rows(chunk.len(), 6)
-            );
-            conn.execute_raw(stmt(backend, &sql, values)).await.map_err(db_err)?;
-        }
-        Ok(())
+        let seqs = seqs.into_iter().map(|((t, c), v)| vec![t.into(), c.into(), v.into()]);
+        insert_rows(
+            conn,
+            "INSERT INTO conversation_seqs (tenant_id, conversation_id, last_seq) VALUES",
+            "ON CONFLICT (tenant_id, conversation_id) DO UPDATE SET last_seq = excluded.last_seq",
+            3,
+            seqs,
+        )
+        .await?;
+        let streams = streams.into_iter().map(|((t, u), v)| vec![t.into(), u.into(), v.into(), 0i64.into()]);
+        insert_rows(
+            conn,
+            "INSERT INTO user_streams (tenant_id, user_id, last_event_seq, pruned_event_seq) VALUES",
+            "ON CONFLICT (tenant_id, user_id) DO UPDATE SET last_event_seq = excluded.last_event_seq",
+            4,
+            streams,
+        )
+        .await?;
+        let events = events
+            .into_iter()
+            .map(|e| vec![e.tenant.into(), e.id.into(), Value::Json(Some(Box::new(e.payload))), e.at.into()]);
+        insert_rows(conn, "INSERT INTO events (tenant_id, id, payload, at) VALUES", "", 4, events).await?;
+        let user_events = user_events
+            .into_iter()
+            .map(|r| vec![r.tenant.into(), r.user.into(), r.seq.into(), r.event.into(), r.at.into()]);
+        insert_rows(
+            conn,
+            "INSERT INTO user_events (tenant_id, user_id, event_seq, event_id, at) VALUES",
+            "",
+            5,
+            user_events,
+        )
+        .await?;
+        let receipts = receipts.into_iter().map(|r| {
+            vec![r.tenant.into(), r.conversation.into(), r.user.into(), r.kind.into(), r.up_to.into(), r.at.into()]
+        });
+        insert_rows(
+            conn,
+            "INSERT INTO receipts (tenant_id, conversation_id, user_id, kind, up_to_seq, at) VALUES",
+            "ON CONFLICT DO NOTHING",
+            6,
+            receipts,
+        )
+        .await
     }
+}
+
+/// Inserts `rows` (each `width` values) as `{head} (?, …), (?, …) {tail}`, in statements of at most 5,000
+/// bound values: well under every backend's limit (SQLite: 32,766; PostgreSQL: 65,535).
+async fn insert_rows(
+    conn: &DatabaseTransaction,
+    head: &str,
+    tail: &str,
+    width: usize,
+    rows: impl Iterator<Item = Vec<Value>>,
+) -> Result<(), RepositoryError> {
+    let per_statement = (5000 / width).max(1);
+    let backend = conn.get_database_backend();
+    let mut rows = rows.peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_statement).collect();
+        let sql = format!("{head} {} {tail}", values_list(chunk.len(), width));
+        conn.execute_raw(stmt(backend, &sql, chunk.into_iter().flatten().collect())).await.map_err(db_err)?;
+    }
+    Ok(())
 }
 
 fn merge_counter(map: &mut HashMap<CounterKey, Counter>, key: CounterKey, c: Counter) {
     let dirty = c.dirty || map.get(&key).is_some_and(|old| old.dirty);
     map.insert(key, Counter { value: c.value, dirty });
-}
-
-/// `(?, ?), (?, ?)` for `n` rows of `width` values.
-fn rows(n: usize, width: usize) -> String {
-    vec![format!("({})", placeholders(width)); n].join(", ")
 }

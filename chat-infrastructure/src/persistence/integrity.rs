@@ -109,7 +109,8 @@ fn get<T: sea_orm::TryGetable>(row: &sea_orm::QueryResult, col: &str) -> Result<
 impl SeaOrmChatStore {
     /// Recomputes every side's unread count and last message from the messages, checks that each
     /// conversation's `seq`s are gap-free and match its counter, and that every message's conversation has
-    /// sides, and that every user's kept unread total is the sum of their sides. Scans the whole tenant (or database): an operator's tool, not a request path.
+    /// sides, and that every user's kept unread total is the sum of their sides. Scans the whole tenant (or
+    /// database): an operator's tool, not a request path.
     pub async fn check_integrity(&self, tenant: Option<TenantId>) -> Result<IntegrityReport, RepositoryError> {
         let db = self.connection();
         let backend = db.get_database_backend();
@@ -224,12 +225,25 @@ impl SeaOrmChatStore {
             ))
             .await
             .map_err(db_err)?;
+        for row in &counters {
+            report.problems.push(IntegrityProblem::SeqCounter {
+                tenant: TenantId::from_uuid(get(row, "tenant_id")?),
+                conversation: ConversationId::from_uuid(get(row, "conversation_id")?),
+                counter: get(row, "last_seq")?,
+                max: 0,
+            });
+        }
+
         // Totals against the sums, both ways: users with sides, and totals left for users without any.
         let totals = db
             .query_all_raw(stmt(
                 backend,
                 &format!(
-                    "SELECT x.tenant_id, x.user_id, CAST(SUM(x.actual) AS BIGINT) AS actual,                      CAST(SUM(x.stored) AS BIGINT) AS stored FROM (                     SELECT c.tenant_id, c.user_id, c.unread_count AS actual, 0 AS stored FROM conversations c                      UNION ALL SELECT t.tenant_id, t.user_id, 0 AS actual, t.total AS stored FROM user_unread_totals t                     ) x{} GROUP BY x.tenant_id, x.user_id",
+                    "SELECT x.tenant_id, x.user_id, CAST(SUM(x.actual) AS BIGINT) AS actual, \
+                     CAST(SUM(x.stored) AS BIGINT) AS stored FROM ( \
+                     SELECT c.tenant_id, c.user_id, c.unread_count AS actual, 0 AS stored FROM conversations c \
+                     UNION ALL SELECT t.tenant_id, t.user_id, 0 AS actual, t.total AS stored FROM user_unread_totals t \
+                     ) x{} GROUP BY x.tenant_id, x.user_id",
                     scope("x")
                 ),
                 bind(),
@@ -246,15 +260,6 @@ impl SeaOrmChatStore {
                     actual,
                 });
             }
-        }
-
-        for row in &counters {
-            report.problems.push(IntegrityProblem::SeqCounter {
-                tenant: TenantId::from_uuid(get(row, "tenant_id")?),
-                conversation: ConversationId::from_uuid(get(row, "conversation_id")?),
-                counter: get(row, "last_seq")?,
-                max: 0,
-            });
         }
         Ok(report)
     }

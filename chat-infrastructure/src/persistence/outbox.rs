@@ -27,7 +27,7 @@ use chat_domain::{EventSeq, MessageId, RepositoryError, TenantId, UserId};
 
 use super::entities::reaction;
 use super::mapping;
-use super::sql::{db_err, placeholders, stmt};
+use super::sql::{db_err, placeholders, rows, stmt};
 
 /// One recipient's position of a published event: enough to find the event (`user_events`' key), and what a
 /// [`RealtimeEvent`](chat_application::RealtimeEvent) carries, so the publisher needs no event id.
@@ -73,7 +73,7 @@ impl SeaOrmOutbox {
     pub async fn mark_published(&self, keys: &[PublishedKey], now: DateTime<Utc>) -> Result<u64, RepositoryError> {
         let mut marked = 0;
         for chunk in keys.chunks(500) {
-            let rows = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+            let rows = rows(chunk.len(), 3);
             let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3 + 1);
             values.push(now.into());
             for key in chunk {
@@ -249,7 +249,7 @@ impl OutboxClaim {
         for c in &chosen {
             values.extend([c.key.tenant.as_uuid().into(), c.key.id.into(), c.key.at.into()]);
         }
-        let rows = vec!["(?, ?, ?)"; chosen.len()].join(", ");
+        let rows = rows(chosen.len(), 3);
         let sql = format!(
             "INSERT INTO outbox_published (tenant_id, event_id, at, published_at) \
              SELECT v.tenant_id, v.event_id, v.at, ? FROM (VALUES {rows}) AS v (tenant_id, event_id, at) \

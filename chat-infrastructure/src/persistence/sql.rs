@@ -39,6 +39,11 @@ pub(crate) fn placeholders(n: usize) -> String {
     s
 }
 
+/// `(?, ?), (?, ?)` for `n` rows of `width` values: the `VALUES` list of a multi-row statement.
+pub(crate) fn rows(n: usize, width: usize) -> String {
+    vec![format!("({})", placeholders(width)); n].join(", ")
+}
+
 /// Maps a database error to the domain's: uniqueness violations are `Conflict`, everything else `Storage`.
 pub(crate) fn db_err(error: DbErr) -> RepositoryError {
     match error.sql_err() {

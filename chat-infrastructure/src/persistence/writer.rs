@@ -1,11 +1,14 @@
 //! Group commit: one writer task per store takes every queued unit of work (up to a bounded batch), runs
 //! each inside its own savepoint of one database transaction, commits once, and only then answers each
-//! unit. A unit that fails is rolled back to its savepoint and fails alone; a failed commit fails the batch.
+//! unit. A unit that fails is rolled back to its savepoint and fails alone. What the batch itself runs — a
+//! savepoint statement, the write-out of the batch state, the commit — fails every unit of the batch when
+//! it fails, since the rows some units deferred to it are lost with it.
 //!
 //! Round trips are what a batch costs (every statement is one), so the writer spends few of them: one
 //! statement per unit for its savepoint (`RELEASE` of the previous unit and `SAVEPOINT` of the next are sent
 //! together; `COMMIT` releases the last), and counters and append-only rows are kept in the batch's memory
-//! and written with multi-row statements before the commit (see `batch`).
+//! and written with multi-row statements before the commit (see `batch`). A raw job (a plain write, see
+//! `Job::raw`) costs a `RELEASE` and the write-out of the batch state before it.
 
 use std::panic::AssertUnwindSafe;
 
@@ -138,7 +141,8 @@ async fn run_batch(db: &DatabaseConnection, backend: Backend, batch: Vec<Job>, o
 type Done = Vec<(oneshot::Sender<JobReply>, Result<(WorkOutput, Vec<CommittedEvent>), WorkError>)>;
 
 /// Runs each job in its own savepoint (one statement per unit: the previous unit's `RELEASE` travels with
-/// the next unit's `SAVEPOINT`), then writes the batch state out.
+/// the next unit's `SAVEPOINT`), then writes the batch state out. When the batch cannot go on, the job in
+/// hand is answered with the batch's failure here; `run_batch` answers the others.
 async fn run_units(
     txn: &DatabaseTransaction,
     jobs: &mut std::vec::IntoIter<Job>,
@@ -147,40 +151,94 @@ async fn run_units(
     let mut state = BatchState::default();
     let mut released = true;
     for job in jobs.by_ref() {
-        if job.raw {
-            if !released {
-                exec(txn, "RELEASE SAVEPOINT chat_unit").await?;
-                released = true;
+        match run_unit(txn, &mut state, &mut released, job.body, job.raw).await {
+            Ok(outcome) => done.push((job.reply, outcome)),
+            Err(Abort(e)) => {
+                let failure = RepositoryError::storage_msg(format!("the batch was rolled back: {e}"));
+                done.push((job.reply, Err(failure.into())));
+                return Err(Abort(e));
             }
-            state.flush(txn).await.map_err(Abort)?;
         }
-        exec(txn, if released { "SAVEPOINT chat_unit" } else { "RELEASE SAVEPOINT chat_unit; SAVEPOINT chat_unit" })
-            .await?;
-        released = false;
-        let result = AssertUnwindSafe((job.body)(txn, &state)).catch_unwind().await;
-        let outcome = match result {
-            Ok(Ok((value, events, delta))) => {
-                state.merge(delta);
-                Ok((value, events))
-            }
-            Ok(Err(e)) => {
-                exec(txn, "ROLLBACK TO SAVEPOINT chat_unit; RELEASE SAVEPOINT chat_unit").await?;
-                released = true;
-                Err(e)
-            }
-            Err(_) => {
-                exec(txn, "ROLLBACK TO SAVEPOINT chat_unit; RELEASE SAVEPOINT chat_unit").await?;
-                released = true;
-                tracing::error!("a unit of work panicked; it was rolled back");
-                Err(RepositoryError::storage_msg("the unit of work panicked").into())
-            }
-        };
-        done.push((job.reply, outcome));
     }
     // `COMMIT` releases the last savepoint.
     state.flush(txn).await.map_err(Abort)
 }
 
+/// One job on its savepoint. `Err` only when the batch itself cannot go on.
+async fn run_unit(
+    txn: &DatabaseTransaction,
+    state: &mut BatchState,
+    released: &mut bool,
+    body: JobFn,
+    raw: bool,
+) -> Result<Result<(WorkOutput, Vec<CommittedEvent>), WorkError>, Abort> {
+    if raw {
+        if !*released {
+            exec(txn, "RELEASE SAVEPOINT chat_unit").await?;
+            *released = true;
+        }
+        state.flush(txn).await.map_err(Abort)?;
+    }
+    exec(txn, if *released { "SAVEPOINT chat_unit" } else { "RELEASE SAVEPOINT chat_unit; SAVEPOINT chat_unit" })
+        .await?;
+    *released = false;
+    let result = AssertUnwindSafe(body(txn, state)).catch_unwind().await;
+    let outcome = match result {
+        Ok(Ok((value, events, delta))) => {
+            state.merge(delta);
+            return Ok(Ok((value, events)));
+        }
+        Ok(Err(e)) => e,
+        Err(_) => {
+            tracing::error!("a unit of work panicked; it was rolled back");
+            RepositoryError::storage_msg("the unit of work panicked").into()
+        }
+    };
+    exec(txn, "ROLLBACK TO SAVEPOINT chat_unit; RELEASE SAVEPOINT chat_unit").await?;
+    *released = true;
+    Ok(Err(outcome))
+}
+
 async fn exec(txn: &DatabaseTransaction, sql: &str) -> Result<(), Abort> {
     txn.execute_unprepared(sql).await.map(drop).map_err(|e| Abort(db_err(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::Database;
+
+    use super::*;
+
+    fn job(body: JobFn, raw: bool) -> (Job, oneshot::Receiver<JobReply>) {
+        let (reply, answer) = oneshot::channel();
+        (Job { body, reply, raw }, answer)
+    }
+
+    fn ok_job(raw: bool) -> (Job, oneshot::Receiver<JobReply>) {
+        let body: JobFn =
+            Box::new(|_, _| Box::pin(async { Ok((Box::new(()) as WorkOutput, Vec::new(), UnitDelta::default())) }));
+        job(body, raw)
+    }
+
+    /// A batch that cannot go on (here: a job ended the transaction, so the next savepoint statement
+    /// fails) answers every job with an error, the one in hand included, and none is left unanswered.
+    #[tokio::test]
+    async fn an_aborted_batch_answers_every_job() {
+        let db = Database::connect("sqlite::memory:").await.expect("database");
+        let breaks: JobFn = Box::new(|txn, _| {
+            Box::pin(async move {
+                txn.execute_unprepared("ROLLBACK").await.map_err(super::db_err)?;
+                Ok((Box::new(()) as WorkOutput, Vec::new(), UnitDelta::default()))
+            })
+        });
+        let (first, first_answer) = job(breaks, false);
+        let (second, second_answer) = ok_job(false);
+        let (third, third_answer) = ok_job(false);
+        let mut order = CommitOrder::default();
+        run_batch(&db, Backend::Sqlite, vec![first, second, third], &mut order).await;
+        for (name, answer) in [("first", first_answer), ("second", second_answer), ("third", third_answer)] {
+            let reply = answer.await.unwrap_or_else(|_| panic!("the {name} job was never answered"));
+            assert!(reply.is_err(), "the {name} job must fail with the batch");
+        }
+    }
 }

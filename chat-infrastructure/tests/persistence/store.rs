@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chat_domain::conversation::{Conversation, ConversationKind, LastMessage};
 use chat_domain::event::DomainEvent;
-use chat_domain::message::MessageSearchQuery;
+use chat_domain::message::{MessagePageQuery, MessageSearchQuery, PageOrder};
 use chat_domain::messaging::{MessagingManager, SendTarget};
 use chat_domain::testing::fixtures::{self, at, seed_user, send, send_cmd};
 use chat_domain::uow::Transaction;
@@ -83,6 +83,7 @@ async fn sqlite_file_runs_wal_with_the_durability_asked_for() {
     assert_eq!(get(&settings, "synchronous").as_deref(), Some("FULL"));
     assert_eq!(get(&settings, "foreign_keys").as_deref(), Some("1"));
     assert_eq!(get(&settings, "busy_timeout").as_deref(), Some("5000"));
+    assert_eq!(get(&settings, "cache_size").as_deref(), Some("-65536"), "a 64 MiB page cache");
     let mut options = StoreOptions::new(support::sqlite_file_url());
     options.database.durability = Durability::Fast;
     let fast = SeaOrmChatStore::connect(options).await.expect("fast store");
@@ -363,8 +364,8 @@ async fn units_of_one_batch_share_counters_and_a_failed_one_gives_its_values_bac
         let tenant = fixtures::tenant();
         let a = seed_user(&repos, tenant, "a").await;
         let b = seed_user(&repos, tenant, "b").await;
-        let c =
-            send(&repos, send_cmd(tenant, a, SendTarget::User(b), "open", at(1))).await.value.message.conversation();
+        let opened = send(&repos, send_cmd(tenant, a, SendTarget::User(b), "open", at(1))).await;
+        let c = opened.value.message.conversation();
         let (release, blocker) = hold_writer(&repos).await;
         let to =
             |s: chat_domain::UserId, text: &str, secs| send_cmd(tenant, s, SendTarget::Conversation(c), text, at(secs));
@@ -386,7 +387,8 @@ async fn units_of_one_batch_share_counters_and_a_failed_one_gives_its_values_bac
         let seqs: Vec<i64> = committed.iter().map(|s| s.value.message.seq().value()).collect();
         assert_eq!(seqs, vec![2, 3, 4], "{name}: gap-free seqs across the batch");
         // Every recipient's positions, from the first send on, are 1, 2, 3 … with nothing taken by the
-        // failed unit, and the stored stream holds exactly those events.
+        // failed unit, and the stored stream holds exactly the events handed out to the first send and the
+        // units that committed: nothing more (an event of the failed unit) and nothing less.
         for user in [a, b] {
             let stored = repos.events.after(tenant, user, chat_domain::EventSeq::new(0), 100).await.expect("events");
             let positions: Vec<i64> = stored.iter().map(|e| e.seq.value()).collect();
@@ -394,16 +396,79 @@ async fn units_of_one_batch_share_counters_and_a_failed_one_gives_its_values_bac
             assert_eq!(positions, expected, "{name}: {user}'s stream");
             let window = repos.events.window(tenant, user).await.expect("window");
             assert_eq!(window.latest.value(), positions.len() as i64, "{name}: {user}'s stream position");
-            let handed_out: Vec<i64> = committed
+            let mut handed_out: Vec<i64> = opened
+                .events
                 .iter()
-                .flat_map(|s| s.events.iter())
+                .chain(committed.iter().flat_map(|s| s.events.iter()))
                 .flat_map(|e| e.recipients.iter().filter(|(u, _)| *u == user).map(|(_, p)| p.value()))
                 .collect();
-            assert!(handed_out.iter().all(|p| positions.contains(p)), "{name}: positions handed out are stored");
+            handed_out.sort_unstable();
+            assert_eq!(positions, handed_out, "{name}: {user}'s stored positions are exactly those handed out");
         }
+        // The failed unit's message is not in the history; the others are, in order.
+        let history = repos
+            .messages
+            .page(&MessagePageQuery {
+                tenant,
+                conversation: c,
+                viewer: a,
+                after: Seq::ZERO,
+                before: None,
+                from: None,
+                to: None,
+                order: PageOrder::OldestFirst,
+                limit: 100,
+            })
+            .await
+            .expect("history");
+        let texts: Vec<&str> = history.iter().filter_map(|m| m.text().map(|t| t.as_str())).collect();
+        assert!(!texts.contains(&"lost"), "{name}: the failed unit's message is not stored: {texts:?}");
+        assert_eq!(texts, vec!["open", "two", "three", "four"], "{name}: history");
         // b read a's "two" when sending "three" (the failed unit's receipt is gone, this one is kept).
         let receipts = repos.conversations.receipts(tenant, c, Seq::new(2)).await.expect("receipts");
         assert_eq!(receipts.iter().find(|r| r.user == b).and_then(|r| r.read_at), Some(at(4)), "{name}");
         assert_intact(name, &store, tenant).await;
     }
+}
+
+/// Messages without an idempotency key add nothing to `ux_messages_client_id` (migration m0004), and the
+/// lookup by key still uses that index.
+#[tokio::test]
+async fn only_keyed_messages_enter_the_idempotency_index() {
+    let store = support::sqlite_file().await;
+    let db = store.connection().clone();
+    let repos = Repositories::from_store(Arc::new(store));
+    let tenant = fixtures::tenant();
+    let (alice, bob) = (seed_user(&repos, tenant, "alice").await, seed_user(&repos, tenant, "bob").await);
+    send(&repos, send_cmd(tenant, alice, SendTarget::User(bob), "no key", at(0))).await;
+    let mut keyed = send_cmd(tenant, alice, SendTarget::User(bob), "with a key", at(1));
+    keyed.client_message_id = Some(fixtures::key("k-1"));
+    send(&repos, keyed).await;
+    let count = |sql: &'static str| {
+        let db = db.clone();
+        async move {
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .expect("query")
+                .expect("a row");
+            row.try_get_by_index::<i64>(0).expect("a count")
+        }
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM messages").await, 2);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM messages INDEXED BY ux_messages_client_id WHERE client_message_id IS NOT NULL")
+            .await,
+        1
+    );
+    let plan = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE tenant_id = x'00' AND sender_id = x'00' \
+             AND client_message_id = 'k-1'",
+        ))
+        .await
+        .expect("plan");
+    let detail: Vec<String> = plan.iter().filter_map(|r| r.try_get::<String>("", "detail").ok()).collect();
+    assert!(detail.iter().any(|d| d.contains("ux_messages_client_id")), "lookup plan: {detail:?}");
 }

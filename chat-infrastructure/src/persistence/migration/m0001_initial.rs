@@ -8,6 +8,8 @@
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 
+use super::execute_all;
+
 /// The initial schema.
 #[derive(Debug, Clone, Copy)]
 pub struct Migration;
@@ -247,7 +249,6 @@ impl MigrationTrait for Migration {
             manager.create_index(i).await?;
         }
 
-        let db = manager.get_connection();
         let fts: &[&str] = if sqlite {
             &[
                 "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(text, content='messages', \
@@ -270,10 +271,7 @@ impl MigrationTrait for Migration {
                 "CREATE INDEX IF NOT EXISTS ix_messages_search ON messages USING GIN (search_vector)",
             ]
         };
-        for sql in fts {
-            db.execute_unprepared(sql).await?;
-        }
-        Ok(())
+        execute_all(manager, fts).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -11,6 +11,8 @@
 use sea_orm::DbBackend;
 use sea_orm_migration::prelude::*;
 
+use super::execute_all;
+
 /// Adds `user_unread_totals` and the triggers that maintain it.
 #[derive(Debug, Clone, Copy)]
 pub struct Migration;
@@ -110,18 +112,12 @@ impl MigrationTrait for Migration {
         )
         .await?;
         let statements = if manager.get_database_backend() == DbBackend::Sqlite { SQLITE_UP } else { POSTGRES_UP };
-        for sql in statements {
-            db.execute_unprepared(sql).await?;
-        }
-        Ok(())
+        execute_all(manager, statements).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
         let statements = if manager.get_database_backend() == DbBackend::Sqlite { SQLITE_DOWN } else { POSTGRES_DOWN };
-        for sql in statements {
-            db.execute_unprepared(sql).await?;
-        }
+        execute_all(manager, statements).await?;
         manager.drop_table(Table::drop().table("user_unread_totals").if_exists().to_owned()).await
     }
 }

@@ -6,6 +6,16 @@ use sea_orm_migration::prelude::*;
 mod m0001_initial;
 mod m0002_unread_totals;
 mod m0003_outbox_relay;
+mod m0004_partial_client_id_index;
+
+/// Runs raw statements in order: what the schema builder cannot express (triggers, FTS tables, partial
+/// indexes).
+async fn execute_all(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    for sql in statements {
+        manager.get_connection().execute_unprepared(sql).await?;
+    }
+    Ok(())
+}
 
 /// Every migration of the chat schema, in order.
 #[derive(Debug, Clone, Copy, Default)]
@@ -18,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_initial::Migration),
             Box::new(m0002_unread_totals::Migration),
             Box::new(m0003_outbox_relay::Migration),
+            Box::new(m0004_partial_client_id_index::Migration),
         ]
     }
 }
