@@ -3,6 +3,8 @@
 use chat_domain::text::PersonName;
 use chat_domain::{DomainError, TenantId, UserId};
 
+use crate::users::external_name;
+
 /// The authenticated caller of a use case. Hosts build it from the token's claims (`sub`, `tenant_id`,
 /// `preferred_username`, `name`, …) and pass it to every service method, so that no use case reads ambient
 /// state and tenant isolation is visible in every signature.
@@ -42,18 +44,15 @@ impl CallerContext {
         self
     }
 
-    /// The caller's names, validated; a missing or blank user name becomes the user id. Names come from
-    /// the identity provider (token claims), so NUL characters, which text storage refuses, are dropped
-    /// rather than locking the user out.
+    /// The caller's names, validated as names from outside the chat ([`external_name`]); a missing or
+    /// blank user name becomes the user id.
     pub(crate) fn person_name(&self) -> Result<PersonName, DomainError> {
-        let clean = |n: &Option<String>| n.as_deref().map(|n| n.replace('\0', ""));
-        let (user_name, name, surname) = (clean(&self.user_name), clean(&self.name), clean(&self.surname));
         let fallback = self.user.to_string();
-        let user_name = match user_name.as_deref().map(str::trim) {
-            Some(n) if !n.is_empty() => n,
-            _ => fallback.as_str(),
+        let user_name = match self.user_name.as_deref().map(|n| n.replace('\0', "")) {
+            Some(n) if !n.trim().is_empty() => n,
+            _ => fallback,
         };
-        PersonName::parse(user_name, name.as_deref(), surname.as_deref())
+        external_name(&user_name, self.name.as_deref(), self.surname.as_deref())
     }
 }
 

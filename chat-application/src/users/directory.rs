@@ -15,7 +15,7 @@
 use async_trait::async_trait;
 use chat_domain::text::PersonName;
 use chat_domain::user::ChatUser;
-use chat_domain::{RepositoryError, TenantId, UserId};
+use chat_domain::{DomainError, RepositoryError, TenantId, UserId};
 
 use crate::core::Core;
 use crate::error::AppError;
@@ -68,6 +68,17 @@ impl UserDirectory for NoUserDirectory {
     }
 }
 
+/// Validates names that come from outside the chat (token claims, the embedding application's directory).
+/// NUL characters, which text storage refuses, are dropped rather than locking the user out.
+pub(crate) fn external_name(
+    user_name: &str,
+    name: Option<&str>,
+    surname: Option<&str>,
+) -> Result<PersonName, DomainError> {
+    let clean = |n: &str| n.replace('\0', "");
+    PersonName::parse(&clean(user_name), name.map(clean).as_deref(), surname.map(clean).as_deref())
+}
+
 /// Copies into the chat those of `ids` it has no copy of and the directory knows. Returns whether it
 /// copied anyone (so that the caller knows a retry can succeed). Users the chat already has, active or
 /// not, are left alone.
@@ -77,7 +88,7 @@ pub(crate) async fn import_unknown_users(core: &Core, tenant: TenantId, ids: &[U
     let mut imported = false;
     for &id in ids.iter().filter(|id| !known.iter().any(|u| u.id() == **id)) {
         let Some(found) = core.directory.find_user(tenant, id).await? else { continue };
-        let name = PersonName::parse(&found.user_name, found.name.as_deref(), found.surname.as_deref())?;
+        let name = external_name(&found.user_name, found.name.as_deref(), found.surname.as_deref())?;
         users.upsert(&ChatUser::new(tenant, id, name, core.now())).await?;
         imported = true;
     }
@@ -85,7 +96,8 @@ pub(crate) async fn import_unknown_users(core: &Core, tenant: TenantId, ids: &[U
 }
 
 /// Runs `op`; if it fails because a user is unknown and the directory supplies one of `ids` the chat had
-/// no copy of, runs it once more. The one place for "ask the directory on a miss, then retry".
+/// no copy of, runs it once more. The conversation service's send and open-direct loops also retry a
+/// `Conflict` (two racing first messages), so they call [`import_unknown_users`] from their own loop.
 pub(crate) async fn retry_with_directory<T, Fut>(
     core: &Core,
     tenant: TenantId,
@@ -112,6 +124,12 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+
+    #[test]
+    fn names_from_outside_lose_their_nul_characters() {
+        let name = external_name("al\0ice", Some("Al\0"), Some("\0")).expect("valid once cleaned");
+        assert_eq!(name, PersonName::parse("alice", Some("Al"), None).expect("valid"));
+    }
     use crate::dto::{
         AddGroupMembersInput, CreateGroupInput, GetDirectConversationInput, OpenDirectConversationInput,
         SendMessageInput, UpsertChatUserInput,

@@ -4,4 +4,4 @@ mod directory;
 
 pub use directory::{DirectoryError, DirectoryUser, NoUserDirectory, UserDirectory};
 
-pub(crate) use directory::{import_unknown_users, retry_with_directory};
+pub(crate) use directory::{external_name, import_unknown_users, retry_with_directory};
