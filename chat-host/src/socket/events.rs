@@ -123,7 +123,7 @@ pub(crate) fn register(s: &SocketRef, state: &ChatState, caller: &CallerContext)
                 on(s, state, caller, name, |state, caller, input: SendMessageInput| async move {
                     let message = state.conversations().send_message(&caller, input).await?;
                     state.metrics().message_sent();
-                    Ok(serde_json::to_value(message).unwrap_or_default())
+                    Ok(message)
                 })
             }
             ClientEvent::ConversationRead => {
@@ -133,22 +133,22 @@ pub(crate) fn register(s: &SocketRef, state: &ChatState, caller: &CallerContext)
                         .conversations()
                         .mark_read(&caller, id, MarkReadInput { up_to_message_id: input.up_to_message_id })
                         .await?;
-                    Ok(Value::Null)
+                    Ok(())
                 })
             }
             ClientEvent::Typing => on(s, state, caller, name, |state, caller, input: TypingInput| async move {
                 state.conversations().typing(&caller, input).await?;
-                Ok(Value::Null)
+                Ok(())
             }),
             ClientEvent::MessageDelivered => {
                 on(s, state, caller, name, |state, caller, input: MarkDeliveredInput| async move {
                     state.conversations().mark_delivered(&caller, input).await?;
-                    Ok(Value::Null)
+                    Ok(())
                 })
             }
             ClientEvent::Sync => on(s, state, caller, name, |state, caller, input: SyncInput| async move {
                 let result = state.sync().sync(&caller, input).await?;
-                Ok(serde_json::to_value(result).unwrap_or_default())
+                Ok(result)
             }),
         }
     }
@@ -170,11 +170,12 @@ pub(crate) fn register(s: &SocketRef, state: &ChatState, caller: &CallerContext)
 
 /// Registers one client event: parses its payload into `I`, runs `run`, acknowledges the outcome. A
 /// malformed payload is acknowledged as `chat.validation` (or `chat.bad_request`) and never reaches `run`.
-fn on<I, F, Fut>(s: &SocketRef, state: &ChatState, caller: &CallerContext, name: &'static str, run: F)
+fn on<I, O, F, Fut>(s: &SocketRef, state: &ChatState, caller: &CallerContext, name: &'static str, run: F)
 where
     I: DeserializeOwned + Send + 'static,
+    O: Serialize,
     F: Fn(ChatState, CallerContext, I) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<Value, AppError>> + Send + 'static,
+    Fut: Future<Output = Result<O, AppError>> + Send + 'static,
 {
     let state = state.clone();
     let caller = caller.clone();
@@ -194,12 +195,18 @@ where
                     return;
                 }
             };
-            match run(state.clone(), caller, input).await {
-                Ok(data) => {
+            match run(state.clone(), caller, input).await.map(|data| serde_json::to_value(data)) {
+                Ok(Ok(data)) => {
                     state.metrics().socket_event(name, true);
                     if let Err(e) = ack.send(&AckReply { ok: true, data }) {
                         tracing::debug!(event = name, error = %e, "acknowledgement not sent");
                     }
+                }
+                Ok(Err(e)) => {
+                    state.metrics().socket_event(name, false);
+                    state.metrics().error();
+                    tracing::error!(event = name, error = %e, "the answer of a socket event could not be serialised");
+                    send_failure(ack, Problem::internal().into());
                 }
                 Err(error) => {
                     state.metrics().socket_event(name, false);
