@@ -13,6 +13,11 @@ use chat_host::config::{
 use chat_host::telemetry::{LogFormat, init_tracing};
 use clap::{Args, Parser, Subcommand};
 
+/// The server's allocator. Under load glibc's malloc (fragmentation, `malloc_consolidate`) took about 16 % of
+/// the process's CPU; with `override` SQLite's allocations go through it too. See docs/performance.md.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Real-time chat server (REST + Socket.IO).
 #[derive(Debug, Parser)]
 #[command(name = "chat-host", version, about)]

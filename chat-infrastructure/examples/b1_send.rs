@@ -3,8 +3,10 @@
 //! the same durability (one transaction per batch of the store's largest batch size; see `raw_program`).
 //!
 //! ```text
-//! cargo run --release -p chat-infrastructure --example b1_send -- [--messages N] [--concurrency C] [--pairs P] [--group N]
+//! cargo run --release -p chat-infrastructure --example b1_send -- [--messages N] [--concurrency C] [--pairs P] [--group N] [--raw-batch B]
 //! ```
+//! `--raw-batch B` sets the raw programs' messages per transaction (default: the store's largest batch, 256),
+//! to see how the storage engine's cost per message falls with larger commits.
 //! `--group N` also sends `--group-messages M` (default 500) messages into one group of N members: the
 //! storage side of B3 (SPEC §8: >= 50 msg/s stored into a 1,000-member group).
 //!
@@ -29,6 +31,10 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use uuid::Uuid;
 
+/// The reference server's allocator (`chat-host`), for the store and both raw programs alike.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Args {
     messages: usize,
     concurrency: usize,
@@ -36,10 +42,19 @@ struct Args {
     /// B3's storage side: members of one group to send into after the direct messages (0: skip).
     group: usize,
     group_messages: usize,
+    /// Messages per transaction of the raw programs (default: the store's largest batch).
+    raw_batch: usize,
 }
 
 fn args() -> Result<Args> {
-    let mut a = Args { messages: 20_000, concurrency: 256, pairs: 100, group: 0, group_messages: 500 };
+    let mut a = Args {
+        messages: 20_000,
+        concurrency: 256,
+        pairs: 100,
+        group: 0,
+        group_messages: 500,
+        raw_batch: StoreOptions::DEFAULT_MAX_BATCH,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value: usize = it.next().context("a value after each flag")?.parse()?;
@@ -49,6 +64,7 @@ fn args() -> Result<Args> {
             "--pairs" => a.pairs = value,
             "--group" => a.group = value,
             "--group-messages" => a.group_messages = value,
+            "--raw-batch" => a.raw_batch = value.max(1),
             other => anyhow::bail!("unknown flag {other}"),
         }
     }
@@ -82,12 +98,19 @@ async fn seed(repos: &Repositories, tenant: TenantId, pairs: usize) -> Result<Ve
     Ok(out)
 }
 
-async fn send_one(repos: &Repositories, tenant: TenantId, from: UserId, to: UserId, n: usize) -> Result<()> {
+/// One send, acknowledged after its commit.
+async fn send_one(
+    repos: &Repositories,
+    tenant: TenantId,
+    sender: UserId,
+    target: SendTarget,
+    text: String,
+) -> Result<()> {
     let cmd = SendMessage {
         tenant,
-        sender: from,
-        target: SendTarget::User(to),
-        text: MessageText::parse(&format!("benchmark message number {n}"), MessageText::DEFAULT_MAX)?,
+        sender,
+        target,
+        text: MessageText::parse(&text, MessageText::DEFAULT_MAX)?,
         reply_to: None,
         attachments: Vec::new(),
         client_message_id: None,
@@ -97,18 +120,23 @@ async fn send_one(repos: &Repositories, tenant: TenantId, from: UserId, to: User
     Ok(())
 }
 
-/// Closed loop: `concurrency` tasks send back to back until `messages` are acknowledged.
-async fn store_peak(repos: &Repositories, tenant: TenantId, pairs: &[(UserId, UserId)], a: &Args) -> Result<Outcome> {
-    // Warm-up: every direct conversation exists before timing starts.
-    for (i, (x, y)) in pairs.iter().enumerate() {
-        send_one(repos, tenant, *x, *y, i).await?;
-    }
+/// A direct message, numbered `n`.
+async fn send_direct(repos: &Repositories, tenant: TenantId, from: UserId, to: UserId, n: usize) -> Result<()> {
+    send_one(repos, tenant, from, SendTarget::User(to), format!("benchmark message number {n}")).await
+}
+
+/// Closed loop: `concurrency` tasks send back to back, each taking the next message number, until `total`
+/// are acknowledged. The rate counts from the first send to the last acknowledgement.
+async fn closed_loop<F, Fut>(concurrency: usize, total: usize, send: F) -> Result<Outcome>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
     let next = Arc::new(AtomicUsize::new(0));
-    let pairs = Arc::new(pairs.to_vec());
     let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..a.concurrency {
-        let (repos, next, pairs, total) = (repos.clone(), next.clone(), pairs.clone(), a.messages);
+    let mut tasks = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        let (next, send) = (next.clone(), send.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             loop {
@@ -116,22 +144,36 @@ async fn store_peak(repos: &Repositories, tenant: TenantId, pairs: &[(UserId, Us
                 if n >= total {
                     break;
                 }
-                let (x, y) = pairs[n % pairs.len()];
-                let (from, to) = if n % 2 == 0 { (x, y) } else { (y, x) };
                 let t = Instant::now();
-                send_one(&repos, tenant, from, to, n).await?;
+                send(n).await?;
                 lat.push(t.elapsed());
             }
             anyhow::Ok(lat)
         }));
     }
-    let mut lat = Vec::with_capacity(a.messages);
+    let mut lat = Vec::with_capacity(total);
     for t in tasks {
         lat.extend(t.await??);
     }
     let elapsed = start.elapsed();
     lat.sort_unstable();
-    Ok(Outcome { rate: a.messages as f64 / elapsed.as_secs_f64(), p50: pct(&lat, 0.5), p99: pct(&lat, 0.99) })
+    Ok(Outcome { rate: total as f64 / elapsed.as_secs_f64(), p50: pct(&lat, 0.5), p99: pct(&lat, 0.99) })
+}
+
+/// The peak: direct messages over `pairs`, each pair's members taking turns, in a closed loop.
+async fn store_peak(repos: &Repositories, tenant: TenantId, pairs: &[(UserId, UserId)], a: &Args) -> Result<Outcome> {
+    // Warm-up: every direct conversation exists before timing starts.
+    for (i, (x, y)) in pairs.iter().enumerate() {
+        send_direct(repos, tenant, *x, *y, i).await?;
+    }
+    let pairs = Arc::new(pairs.to_vec());
+    let repos = repos.clone();
+    closed_loop(a.concurrency, a.messages, move |n| {
+        let (repos, (x, y)) = (repos.clone(), pairs[n % pairs.len()]);
+        let (from, to) = if n % 2 == 0 { (x, y) } else { (y, x) };
+        async move { send_direct(&repos, tenant, from, to, n).await }
+    })
+    .await
 }
 
 /// Open loop at a fixed offered rate for about two seconds: acknowledgement latency below saturation.
@@ -147,7 +189,7 @@ async fn store_paced(repos: &Repositories, tenant: TenantId, pairs: &[(UserId, U
         let repos = repos.clone();
         tasks.push(tokio::spawn(async move {
             let t = Instant::now();
-            send_one(&repos, tenant, x, y, n).await.map(|()| t.elapsed())
+            send_direct(&repos, tenant, x, y, n).await.map(|()| t.elapsed())
         }));
     }
     let mut lat = Vec::with_capacity(count);
@@ -177,12 +219,48 @@ fn raw(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(backend, sql, values)
 }
 
+/// The raw programs' statements, shared so that both write exactly the same rows (`?` placeholders; the
+/// sqlx program rewrites them for PostgreSQL).
+mod raw_sql {
+    pub const NEXT_SEQ: &str = "INSERT INTO conversation_seqs (tenant_id, conversation_id, last_seq) VALUES (?, ?, 1) \
+         ON CONFLICT (tenant_id, conversation_id) DO UPDATE SET last_seq = conversation_seqs.last_seq + 1 \
+         RETURNING last_seq";
+    pub const MESSAGE: &str = "INSERT INTO messages (tenant_id, id, conversation_id, seq, sender_id, text, attachments, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+    pub const SIDES: &str = "UPDATE conversations SET last_message_id = ?, last_message_seq = ?, last_message_sender = ?, \
+         last_message_at = ?, last_activity_at = ?, \
+         unread_count = CASE WHEN user_id = ? THEN 0 ELSE unread_count + 1 END, \
+         read_seq = CASE WHEN user_id = ? THEN ? ELSE read_seq END \
+         WHERE tenant_id = ? AND conversation_id = ?";
+    pub const RECEIPT: &str = "INSERT INTO receipts (tenant_id, conversation_id, user_id, kind, up_to_seq, at) \
+         VALUES (?, ?, ?, 'read', ?, ?) ON CONFLICT DO NOTHING";
+    pub const STREAMS: &str = "INSERT INTO user_streams (tenant_id, user_id, last_event_seq, pruned_event_seq) VALUES (?, ?, 1, 0), (?, ?, 1, 0) \
+         ON CONFLICT (tenant_id, user_id) DO UPDATE SET last_event_seq = user_streams.last_event_seq + 1 \
+         RETURNING user_id, last_event_seq";
+    pub const EVENT: &str = "INSERT INTO events (tenant_id, id, payload, at) VALUES (?, ?, ?, ?)";
+    pub const POSITIONS: &str =
+        "INSERT INTO user_events (tenant_id, user_id, event_seq, event_id, at) VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?)";
+}
+
+/// The event payloads of the raw programs.
+fn raw_message_payload(id: Uuid) -> serde_json::Value {
+    serde_json::json!({"event": "messageCreated", "id": id})
+}
+fn raw_receipt_payload(conversation: Uuid, up_to: i64) -> serde_json::Value {
+    serde_json::json!({"event": "receipt", "conversation": conversation, "upTo": up_to})
+}
+
 /// The baseline: the same rows per message as the store writes (seq counter, message, both sides, both
 /// streams, the event and its two positions; and, for every send that reads the peer's message, the read
 /// receipt with its own event and positions), written with plain statements, one transaction per batch of
 /// `batch` messages (the store's largest batch), on a store-created database with the same schema,
 /// triggers and pragmas (`synchronous=FULL` in WAL): the same durability.
-async fn raw_program(db: &DatabaseConnection, pairs: &[(UserId, UserId)], a: &Args, batch: usize) -> Result<f64> {
+async fn raw_program(
+    db: &DatabaseConnection,
+    pairs: &[(UserId, UserId)],
+    messages: usize,
+    batch: usize,
+) -> Result<f64> {
     let backend = db.get_database_backend();
     let tenant = Uuid::now_v7();
     let conversations: Vec<(Uuid, Uuid, Uuid)> =
@@ -212,28 +290,21 @@ async fn raw_program(db: &DatabaseConnection, pairs: &[(UserId, UserId)], a: &Ar
     }
     let start = Instant::now();
     let mut n = 0;
-    while n < a.messages {
+    while n < messages {
         let txn = db.begin().await?;
-        for _ in 0..batch.min(a.messages - n) {
+        for _ in 0..batch.min(messages - n) {
             let (c, x, y) = conversations[n % conversations.len()];
             let (from, to) = if n % 2 == 0 { (x, y) } else { (y, x) };
             let at = Utc::now();
             let row = txn
-                .query_one_raw(raw(
-                    backend,
-                    "INSERT INTO conversation_seqs (tenant_id, conversation_id, last_seq) VALUES (?, ?, 1) \
-                     ON CONFLICT (tenant_id, conversation_id) DO UPDATE SET last_seq = conversation_seqs.last_seq + 1 \
-                     RETURNING last_seq",
-                    vec![tenant.into(), c.into()],
-                ))
+                .query_one_raw(raw(backend, raw_sql::NEXT_SEQ, vec![tenant.into(), c.into()]))
                 .await?
                 .context("seq")?;
             let seq: i64 = row.try_get("", "last_seq")?;
             let id = Uuid::now_v7();
             txn.execute_raw(raw(
                 backend,
-                "INSERT INTO messages (tenant_id, id, conversation_id, seq, sender_id, text, attachments, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                raw_sql::MESSAGE,
                 vec![
                     tenant.into(),
                     id.into(),
@@ -248,11 +319,7 @@ async fn raw_program(db: &DatabaseConnection, pairs: &[(UserId, UserId)], a: &Ar
             .await?;
             txn.execute_raw(raw(
                 backend,
-                "UPDATE conversations SET last_message_id = ?, last_message_seq = ?, last_message_sender = ?, \
-                 last_message_at = ?, last_activity_at = ?, \
-                 unread_count = CASE WHEN user_id = ? THEN 0 ELSE unread_count + 1 END, \
-                 read_seq = CASE WHEN user_id = ? THEN ? ELSE read_seq END \
-                 WHERE tenant_id = ? AND conversation_id = ?",
+                raw_sql::SIDES,
                 vec![
                     id.into(),
                     seq.into(),
@@ -267,7 +334,7 @@ async fn raw_program(db: &DatabaseConnection, pairs: &[(UserId, UserId)], a: &Ar
                 ],
             ))
             .await?;
-            let payload = serde_json::json!({"event": "messageCreated", "id": id});
+            let payload = raw_message_payload(id);
             raw_event(&txn, tenant, (from, to), payload, at).await?;
             // Sending reads the conversation: the peer's message before it becomes read, which the store
             // records as a receipt and announces to both members (every send after a conversation's first
@@ -275,19 +342,18 @@ async fn raw_program(db: &DatabaseConnection, pairs: &[(UserId, UserId)], a: &Ar
             if seq > 1 {
                 txn.execute_raw(raw(
                     backend,
-                    "INSERT INTO receipts (tenant_id, conversation_id, user_id, kind, up_to_seq, at) \
-                     VALUES (?, ?, ?, 'read', ?, ?) ON CONFLICT DO NOTHING",
+                    raw_sql::RECEIPT,
                     vec![tenant.into(), c.into(), from.into(), (seq - 1).into(), at.into()],
                 ))
                 .await?;
-                let payload = serde_json::json!({"event": "receipt", "conversation": c, "upTo": seq - 1});
+                let payload = raw_receipt_payload(c, seq - 1);
                 raw_event(&txn, tenant, (from, to), payload, at).await?;
             }
             n += 1;
         }
         txn.commit().await?;
     }
-    Ok(a.messages as f64 / start.elapsed().as_secs_f64())
+    Ok(messages as f64 / start.elapsed().as_secs_f64())
 }
 
 /// One event for both members of a pair: both stream positions move, the event is stored once, and each
@@ -302,18 +368,12 @@ async fn raw_event(
     let backend = txn.get_database_backend();
     let (u1, u2) = if a < b { (a, b) } else { (b, a) };
     let rows = txn
-        .query_all_raw(raw(
-            backend,
-            "INSERT INTO user_streams (tenant_id, user_id, last_event_seq, pruned_event_seq) VALUES (?, ?, 1, 0), (?, ?, 1, 0) \
-             ON CONFLICT (tenant_id, user_id) DO UPDATE SET last_event_seq = user_streams.last_event_seq + 1 \
-             RETURNING user_id, last_event_seq",
-            vec![tenant.into(), u1.into(), tenant.into(), u2.into()],
-        ))
+        .query_all_raw(raw(backend, raw_sql::STREAMS, vec![tenant.into(), u1.into(), tenant.into(), u2.into()]))
         .await?;
     let event = Uuid::now_v7();
     txn.execute_raw(raw(
         backend,
-        "INSERT INTO events (tenant_id, id, payload, at) VALUES (?, ?, ?, ?)",
+        raw_sql::EVENT,
         vec![tenant.into(), event.into(), Value::Json(Some(Box::new(payload))), at.into()],
     ))
     .await?;
@@ -323,16 +383,141 @@ async fn raw_event(
         let s: i64 = r.try_get("", "last_event_seq")?;
         values.extend([tenant.into(), u.into(), s.into(), event.into(), at.into()]);
     }
-    txn.execute_raw(raw(
-        backend,
-        "INSERT INTO user_events (tenant_id, user_id, event_seq, event_id, at) VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?)",
-        values,
-    ))
-    .await?;
+    txn.execute_raw(raw(backend, raw_sql::POSITIONS, values)).await?;
     Ok(())
 }
 
-async fn run_backend(label: &str, store_url: &str, raw_url: &str, a: &Args) -> Result<()> {
+/// The same rows as [`raw_program`], through SQLite's C API (rusqlite) with cached prepared statements on
+/// the calling thread: no async driver, no worker thread, no query building. It shows what the storage
+/// engine itself costs for these rows on this machine, apart from any driver. Same schema (a store-created
+/// file), same pragmas (WAL, `synchronous=FULL`, the store's page cache), one transaction per batch.
+/// `pragmas`: the store's settings as it reports them (`effective_settings`), applied to this connection.
+fn raw_c_api(
+    path: &std::path::Path,
+    pragmas: &[(String, String)],
+    pairs: &[(UserId, UserId)],
+    messages: usize,
+    batch: usize,
+) -> Result<f64> {
+    use rusqlite::params;
+    let mut c = rusqlite::Connection::open(path)?;
+    for (name, value) in pragmas {
+        if ["journal_mode", "synchronous", "foreign_keys", "busy_timeout", "cache_size"].contains(&name.as_str()) {
+            c.execute_batch(&format!("PRAGMA {name} = {value}"))?;
+        }
+    }
+    // The text form sqlx gives a `DateTime<Utc>` on SQLite, so the rows are the same size.
+    let now = || Utc::now().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
+    let tenant = Uuid::now_v7();
+    let conversations: Vec<(Uuid, Uuid, Uuid)> =
+        pairs.iter().map(|(x, y)| (Uuid::now_v7(), x.as_uuid(), y.as_uuid())).collect();
+    for (conv, x, y) in &conversations {
+        for (u, p) in [(x, y), (y, x)] {
+            c.execute(
+                "INSERT INTO conversations (tenant_id, conversation_id, user_id, kind, peer_id, last_activity_at, \
+                 unread_count, read_seq, delivered_seq, cleared_seq, hidden, muted, archived, created_at) \
+                 VALUES (?, ?, ?, 'direct', ?, ?, 0, 0, 0, 0, 0, 0, 0, ?)",
+                params![tenant.as_bytes(), conv.as_bytes(), u.as_bytes(), p.as_bytes(), now(), now()],
+            )?;
+        }
+    }
+    let start = Instant::now();
+    let mut n = 0;
+    while n < messages {
+        let txn = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for _ in 0..batch.min(messages - n) {
+            let (conv, x, y) = conversations[n % conversations.len()];
+            let (from, to) = if n % 2 == 0 { (x, y) } else { (y, x) };
+            let at = now();
+            let seq: i64 = txn
+                .prepare_cached(raw_sql::NEXT_SEQ)?
+                .query_row(params![tenant.as_bytes(), conv.as_bytes()], |r| r.get(0))?;
+            let id = Uuid::now_v7();
+            txn.prepare_cached(raw_sql::MESSAGE)?.execute(params![
+                tenant.as_bytes(),
+                id.as_bytes(),
+                conv.as_bytes(),
+                seq,
+                from.as_bytes(),
+                format!("benchmark message number {n}"),
+                "[]",
+                at
+            ])?;
+            txn.prepare_cached(raw_sql::SIDES)?.execute(params![
+                id.as_bytes(),
+                seq,
+                from.as_bytes(),
+                at,
+                at,
+                from.as_bytes(),
+                from.as_bytes(),
+                seq,
+                tenant.as_bytes(),
+                conv.as_bytes()
+            ])?;
+            let payload = raw_message_payload(id);
+            raw_c_api_event(&txn, tenant, (from, to), &payload.to_string(), &at)?;
+            if seq > 1 {
+                txn.prepare_cached(raw_sql::RECEIPT)?.execute(params![
+                    tenant.as_bytes(),
+                    conv.as_bytes(),
+                    from.as_bytes(),
+                    seq - 1,
+                    at
+                ])?;
+                let payload = raw_receipt_payload(conv, seq - 1);
+                raw_c_api_event(&txn, tenant, (from, to), &payload.to_string(), &at)?;
+            }
+            n += 1;
+        }
+        txn.commit()?;
+    }
+    Ok(messages as f64 / start.elapsed().as_secs_f64())
+}
+
+/// [`raw_event`] through the C API.
+fn raw_c_api_event(
+    txn: &rusqlite::Transaction<'_>,
+    tenant: Uuid,
+    (a, b): (Uuid, Uuid),
+    payload: &str,
+    at: &str,
+) -> Result<()> {
+    use rusqlite::params;
+    let (u1, u2) = if a < b { (a, b) } else { (b, a) };
+    let positions: Vec<(Vec<u8>, i64)> = txn
+        .prepare_cached(raw_sql::STREAMS)?
+        .query_map(params![tenant.as_bytes(), u1.as_bytes(), tenant.as_bytes(), u2.as_bytes()], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let [(user1, seq1), (user2, seq2)] = <[(Vec<u8>, i64); 2]>::try_from(positions)
+        .map_err(|p| anyhow::anyhow!("expected two stream positions, got {}", p.len()))?;
+    let event = Uuid::now_v7();
+    txn.prepare_cached(raw_sql::EVENT)?.execute(params![tenant.as_bytes(), event.as_bytes(), payload, at])?;
+    txn.prepare_cached(raw_sql::POSITIONS)?.execute(params![
+        tenant.as_bytes(),
+        user1,
+        seq1,
+        event.as_bytes(),
+        at,
+        tenant.as_bytes(),
+        user2,
+        seq2,
+        event.as_bytes(),
+        at
+    ])?;
+    Ok(())
+}
+
+/// `c_api`: for SQLite, a file for the C API baseline ([`raw_c_api`]).
+async fn run_backend(
+    label: &str,
+    store_url: &str,
+    raw_url: &str,
+    c_api: Option<std::path::PathBuf>,
+    a: &Args,
+) -> Result<()> {
     let store = SeaOrmChatStore::connect(StoreOptions::new(store_url)).await?;
     let settings: Vec<String> = store.effective_settings().iter().map(|(k, v)| format!("{k}={v}")).collect();
     println!("[{label}] {}", settings.join(" "));
@@ -345,30 +530,37 @@ async fn run_backend(label: &str, store_url: &str, raw_url: &str, a: &Args) -> R
     let raw_store = SeaOrmChatStore::connect(StoreOptions::new(raw_url)).await?; // same schema and pragmas
     let raw_db = raw_store.connection().clone();
     Migrator::up(&raw_db, None).await?;
-    let baseline = raw_program(&raw_db, &pairs, a, StoreOptions::DEFAULT_MAX_BATCH).await?;
+    let baseline = raw_program(&raw_db, &pairs, a.messages, a.raw_batch).await?;
     println!(
         "[{label}] store: {:.0} msg/s, ack p50 {:.2} ms, p99 {:.2} ms | at half peak ({:.0} msg/s offered): p50 {:.2} ms, p99 {:.2} ms",
         peak.rate, peak.p50, peak.p99, half.rate, half.p50, half.p99
     );
     println!("[{label}] raw program: {baseline:.0} msg/s | ratio store/raw = {:.2}", peak.rate / baseline);
+    if let Some(path) = c_api {
+        // The store creates the file (schema, triggers, WAL) and closes; the C API program runs alone on it,
+        // with the pragmas the store reported.
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let pragmas = SeaOrmChatStore::connect(StoreOptions::new(url.as_str())).await?.effective_settings().to_vec();
+        let (pairs, messages, batch) = (pairs.clone(), a.messages, a.raw_batch);
+        let rate = tokio::task::spawn_blocking(move || raw_c_api(&path, &pragmas, &pairs, messages, batch)).await??;
+        println!("[{label}] raw C API program: {rate:.0} msg/s | ratio store/raw C API = {:.2}", peak.rate / rate);
+    }
     if a.group > 0 {
-        let (rate, p50, p99) = group_sends(&repos, tenant, a.group, a.group_messages).await?;
+        let g = group_sends(&repos, tenant, a.group, a.group_messages).await?;
         println!(
-            "[{label}] group of {} members: {rate:.0} msg/s stored, ack p50 {p50:.2} ms, p99 {p99:.2} ms",
-            a.group
+            "[{label}] group of {} members: {:.0} msg/s stored, ack p50 {:.2} ms, p99 {:.2} ms",
+            a.group, g.rate, g.p50, g.p99
         );
     }
     Ok(())
 }
 
-/// B3's storage side: `messages` sends into one group of `members`, from 32 concurrent senders (members
-/// taking turns), each stored with its side updates and one event per member.
-async fn group_sends(
-    repos: &Repositories,
-    tenant: TenantId,
-    members: usize,
-    messages: usize,
-) -> Result<(f64, f64, f64)> {
+/// Concurrent senders into the group of B3's storage side.
+const GROUP_SENDERS: usize = 32;
+
+/// B3's storage side: `messages` sends into one group of `members`, from [`GROUP_SENDERS`] concurrent senders
+/// (members taking turns), each stored with its side updates and one event per member.
+async fn group_sends(repos: &Repositories, tenant: TenantId, members: usize, messages: usize) -> Result<Outcome> {
     let users = seed(repos, tenant, members.div_ceil(2)).await?;
     let users: Vec<UserId> = users.into_iter().flat_map(|(x, y)| [x, y]).take(members.max(2)).collect();
     let (owner, rest) = users.split_first().context("a group has members")?;
@@ -387,46 +579,14 @@ async fn group_sends(
         .await?
         .value
         .id();
-    let users = Arc::new(users);
-    let next = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..32 {
-        let (repos, users, next) = (repos.clone(), users.clone(), next.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                if n >= messages {
-                    break;
-                }
-                let cmd = SendMessage {
-                    tenant,
-                    sender: users[(n * 7919) % users.len()],
-                    target: SendTarget::Conversation(group),
-                    text: MessageText::parse(&format!("group message {n}"), MessageText::DEFAULT_MAX)?,
-                    reply_to: None,
-                    attachments: Vec::new(),
-                    client_message_id: None,
-                    now: Utc::now(),
-                };
-                let t = Instant::now();
-                repos
-                    .uow
-                    .transact(move |tx| Box::pin(async move { MessagingManager::default().send(tx, cmd).await }))
-                    .await?;
-                lat.push(t.elapsed());
-            }
-            anyhow::Ok(lat)
-        }));
-    }
-    let mut lat = Vec::with_capacity(messages);
-    for t in tasks {
-        lat.extend(t.await??);
-    }
-    let rate = messages as f64 / start.elapsed().as_secs_f64();
-    lat.sort_unstable();
-    Ok((rate, pct(&lat, 0.5), pct(&lat, 0.99)))
+    let (users, repos) = (Arc::new(users), repos.clone());
+    closed_loop(GROUP_SENDERS, messages, move |n| {
+        let (repos, sender) = (repos.clone(), users[(n * 7919) % users.len()]);
+        async move {
+            send_one(&repos, tenant, sender, SendTarget::Conversation(group), format!("group message {n}")).await
+        }
+    })
+    .await
 }
 
 #[tokio::main]
@@ -437,7 +597,7 @@ async fn main() -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let store_url = format!("sqlite://{}?mode=rwc", dir.join("store.db").display());
     let raw_url = format!("sqlite://{}?mode=rwc", dir.join("raw.db").display());
-    let result = run_backend("sqlite strict", &store_url, &raw_url, &a).await;
+    let result = run_backend("sqlite strict", &store_url, &raw_url, Some(dir.join("raw_c_api.db")), &a).await;
     let _ = std::fs::remove_dir_all(&dir);
     result?;
 
@@ -452,7 +612,7 @@ async fn main() -> Result<()> {
             }
             let sep = if url.contains('?') { '&' } else { '?' };
             let with = |s: &str| format!("{url}{sep}options=-c%20search_path%3D{s}");
-            let result = run_backend("postgres", &with(&s1), &with(&s2), &a).await;
+            let result = run_backend("postgres", &with(&s1), &with(&s2), None, &a).await;
             for s in [&s1, &s2] {
                 admin.execute_unprepared(&format!("DROP SCHEMA {s} CASCADE")).await?;
             }

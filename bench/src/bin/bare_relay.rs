@@ -20,6 +20,11 @@ use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Data, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 
+/// The same allocator as `chat-host`, so that memory (B4) and CPU compare the socket layer and what the chat
+/// adds to it, not two allocators.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Deserialize)]
 struct Claims {
     sub: String,

@@ -18,6 +18,8 @@ struct B1Line {
     p99_ms: f64,
     half_p99_ms: f64,
     raw_rate: f64,
+    /// The same rows through SQLite's C API (absent from older outputs).
+    raw_c_api_rate: Option<f64>,
 }
 
 /// The number right after `key` in `s`.
@@ -29,8 +31,9 @@ fn number_after(s: &str, key: &str) -> Option<f64> {
 
 fn parse(output: &str, label: &str) -> Option<B1Line> {
     let prefix = format!("[{label}] ");
-    let store = output.lines().find(|l| l.starts_with(&prefix) && l.contains("] store: "))?;
-    let raw = output.lines().find(|l| l.starts_with(&prefix) && l.contains("raw program: "))?;
+    let line = |key: &str| output.lines().find(|l| l.starts_with(&prefix) && l.contains(key));
+    let store = line("] store: ")?;
+    let raw = line("raw program: ")?;
     let half = &store[store.find("at half peak")?..];
     Some(B1Line {
         store_rate: number_after(store, "store: ")?,
@@ -38,6 +41,7 @@ fn parse(output: &str, label: &str) -> Option<B1Line> {
         p99_ms: number_after(store, ", p99 ")?,
         half_p99_ms: number_after(half, ", p99 ")?,
         raw_rate: number_after(raw, "raw program: ")?,
+        raw_c_api_rate: line("raw C API program: ").and_then(|l| number_after(l, "raw C API program: ")),
     })
 }
 
@@ -59,6 +63,9 @@ pub(super) async fn run(suite: &Suite) -> anyhow::Result<BenchResult> {
                 Some(l) => {
                     samples.add("sqlite_msg_per_s", OURS, l.store_rate);
                     samples.add("sqlite_msg_per_s", "raw", l.raw_rate);
+                    if let Some(rate) = l.raw_c_api_rate {
+                        samples.add("sqlite_msg_per_s", "raw-c-api", rate);
+                    }
                     samples.add("sqlite_ack_p99_ms", OURS, l.p99_ms);
                     samples.add("sqlite_half_peak_ack_p99_ms", OURS, l.half_p99_ms);
                     progress(format!("B1: {l:?}"));
@@ -95,8 +102,19 @@ mod tests {
     fn the_examples_lines_are_read() {
         let out = "B1: 20000 direct messages\n[sqlite strict] journal_mode=wal\n\
                    [sqlite strict] store: 21000 msg/s, ack p50 3.10 ms, p99 9.50 ms | at half peak (10500 msg/s offered): p50 1.20 ms, p99 4.40 ms\n\
-                   [sqlite strict] raw program: 40000 msg/s | ratio store/raw = 0.52\n";
+                   [sqlite strict] raw program: 40000 msg/s | ratio store/raw = 0.52\n\
+                   [sqlite strict] raw C API program: 42000 msg/s | ratio store/raw C API = 0.50\n";
         let l = parse(out, "sqlite strict").unwrap();
-        assert_eq!(l, B1Line { store_rate: 21000.0, p50_ms: 3.1, p99_ms: 9.5, half_p99_ms: 4.4, raw_rate: 40000.0 });
+        assert_eq!(
+            l,
+            B1Line {
+                store_rate: 21000.0,
+                p50_ms: 3.1,
+                p99_ms: 9.5,
+                half_p99_ms: 4.4,
+                raw_rate: 40000.0,
+                raw_c_api_rate: Some(42000.0)
+            }
+        );
     }
 }
