@@ -23,7 +23,16 @@ if [ "${FUZZ_RELEASE:-0}" != 1 ]; then
 fi
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    mapfile -t targets < <(cargo +nightly fuzz list)
+    # A failing `cargo fuzz list` must fail the run, not leave nothing to fuzz.
+    if ! list="$(cargo +nightly fuzz list)"; then
+        echo "cargo +nightly fuzz list failed" >&2
+        exit 1
+    fi
+    if [ -z "${list//[[:space:]]/}" ]; then
+        echo "cargo +nightly fuzz list found no fuzz targets" >&2
+        exit 1
+    fi
+    mapfile -t targets <<<"$list"
 fi
 
 start=$(date +%s)
@@ -31,13 +40,15 @@ cargo +nightly fuzz build "${flags[@]}"
 echo "fuzz targets built in $(( $(date +%s) - start )) s"
 
 status=0
+log=""
+trap '[ -z "$log" ] || rm -f "$log"' EXIT
 for target in "${targets[@]}"; do
     mkdir -p "corpus/$target"
     log="$(mktemp)"
     # Seeds (checked in) are read; new inputs go to the corpus (not checked in).
     if cargo +nightly fuzz run "${flags[@]}" "$target" "corpus/$target" "seeds/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1; then
-        runs="$(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}')"
+        runs="$(awk '/stat::number_of_executed_units/{print $2; exit}' "$log")"
         echo "$target: ${runs:-?} executions in ${seconds} s, no crash"
     else
         echo "$target: CRASHED (last lines of its log follow)" >&2

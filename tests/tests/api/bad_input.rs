@@ -361,7 +361,11 @@ enum Expect {
     NoServerError,
 }
 
-/// Sends one request (honouring `429 Retry-After`, since the cases come fast) and checks it.
+/// How long [`check`] keeps honouring `429`s for one request before the test fails.
+const RATE_LIMIT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Sends one request (honouring `429 Retry-After`, since the cases come fast, for at most
+/// [`RATE_LIMIT_DEADLINE`]) and checks it. Returns the final status and response body.
 async fn check(
     app: &TestApp,
     user: &TestUser,
@@ -370,7 +374,8 @@ async fn check(
     body: Option<(&str, Vec<u8>)>,
     expect: Expect,
     failures: &mut Vec<String>,
-) {
+) -> (u16, String) {
+    let deadline = tokio::time::Instant::now() + RATE_LIMIT_DEADLINE;
     let (status, ct, text) = loop {
         let mut request = app.req(method.clone(), path, user);
         if let Some((ct, bytes)) = &body {
@@ -383,7 +388,13 @@ async fn check(
         if status == 429 {
             let wait =
                 serde_json::from_str::<Value>(&text).ok().and_then(|p| p["retryAfterMs"].as_u64()).unwrap_or(100);
-            tokio::time::sleep(std::time::Duration::from_millis(wait + 10)).await;
+            let until = tokio::time::Instant::now() + std::time::Duration::from_millis(wait + 10);
+            assert!(
+                until <= deadline,
+                "{method} {}: still rate limited after {RATE_LIMIT_DEADLINE:?} (retry after {wait} ms): {text}",
+                path.chars().take(160).collect::<String>()
+            );
+            tokio::time::sleep_until(until).await;
             continue;
         }
         break (status, ct, text);
@@ -393,7 +404,7 @@ async fn check(
     let what = format!("{method} {} {shown:?}", path.chars().take(160).collect::<String>());
     if status >= 500 {
         failures.push(format!("{what}: {status} {text}"));
-        return;
+        return (status, text);
     }
     if status >= 400 {
         let problem: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -413,6 +424,7 @@ async fn check(
         }
         _ => {}
     }
+    (status, text)
 }
 
 /// Bad values for a path parameter: the UUID ones must be refused.
@@ -612,11 +624,31 @@ async fn every_documented_operation_refuses_bad_ids_queries_and_bodies_without_a
         let expect = if required { Expect::Rejected(None) } else { Expect::NoServerError };
         check(&app, user, &op.method, &base, None, expect, &mut failures).await;
         cases += 3;
-        // Each property with a value of the wrong type.
+        // Each property with a value of the wrong type, in an otherwise well-shaped body (so the refusal is
+        // for that property, not for a missing one), and the problem names it.
+        let valid = shaped(schema, &doc, &json!("x"), &json!(1));
         for (field, prop) in schema["properties"].as_object().into_iter().flatten() {
-            let body = json!({ field.clone(): wrong_type(prop, &doc) }).to_string().into_bytes();
-            check(&app, user, &op.method, &base, Some((json_ct, body)), Expect::Rejected(Some(400)), &mut failures)
-                .await;
+            let mut body = valid.clone();
+            body[field] = wrong_type(prop, &doc);
+            let bytes = body.to_string().into_bytes();
+            let (status, text) = check(
+                &app,
+                user,
+                &op.method,
+                &base,
+                Some((json_ct, bytes)),
+                Expect::Rejected(Some(400)),
+                &mut failures,
+            )
+            .await;
+            let problem: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let named = problem["errors"].as_array().is_some_and(|errors| errors.iter().any(|e| e["field"] == *field));
+            if status == 400 && (problem["code"] != "chat.validation" || !named) {
+                failures.push(format!(
+                    "{} {base} {body}: expected a chat.validation problem naming {field}, got {text}",
+                    op.method
+                ));
+            }
             cases += 1;
         }
         // Well-shaped bodies with odd values: NUL bytes, control and bidi characters, huge texts, a lone

@@ -8,7 +8,7 @@
 //! `403`/`404` problem documents, or error acknowledgements) and that no response body carries anything
 //! the caller may not see.
 
-use chat_tests::{TestApp, TestUser, send, spawn_app};
+use chat_tests::{TestApp, TestSocket, TestUser, WAIT, send, spawn_app};
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
@@ -85,7 +85,8 @@ const EVENTS: &[(&str, [u16; 6])] = &[
     ("message.send", [200, 200, 200, 404, 404, 404]),
     ("conversation.read", [200, 200, 200, 404, 404, 404]),
     ("typing", [200, 200, 200, 404, 404, 404]),
-    // A batch of receipts: ids the caller cannot see are skipped (checked below: no receipt is stored).
+    // A batch of receipts: ids the caller cannot see are skipped (checked below: no member hears of a receipt
+    // by a non-member, and a non-member added back afterwards has none for the message).
     ("message.delivered", [200, 200, 200, 200, 200, 200]),
     ("sync", [200, 200, 200, 200, 200, 200]),
 ];
@@ -429,10 +430,14 @@ async fn every_event_answers_each_caller_as_the_matrix_says_and_leaks_nothing() 
         for role in ROLES {
             let f = Fixture::new(&app).await;
             let payload = event_payload(event, &f);
+            let cell = format!("{event} as {role:?}");
+            let non_member_receipt =
+                *event == "message.delivered" && matches!(role, Role::Removed | Role::Outsider | Role::OtherTenant);
+            // A member listening from before the call, for the events it may cause.
+            let watcher = if non_member_receipt { Some(app.socket(&f.owner).await) } else { None };
             let socket = app.socket(f.user(role)).await;
             let ack = socket.ack(event, payload.clone()).await;
             socket.close().await;
-            let cell = format!("{event} as {role:?}");
             let want = expected[column(role)];
             let outcome = match (&ack["ok"], ack["error"]["code"].as_str()) {
                 (Value::Bool(true), _) => 200,
@@ -448,17 +453,67 @@ async fn every_event_answers_each_caller_as_the_matrix_says_and_leaks_nothing() 
             if !leaked.is_empty() {
                 failures.push(format!("{cell}: leaked {leaked:?} in {ack}"));
             }
-            if *event == "message.delivered" && matches!(role, Role::Removed | Role::Outsider | Role::OtherTenant) {
-                let (_, receipts) = app.get(&f.owner, &format!("/api/chat/messages/{}/receipts", f.secret_id)).await;
-                let caller = f.user(role).id.to_string();
-                if receipts.to_string().contains(&caller) {
-                    failures.push(format!("{cell}: a receipt was stored for a non-member: {receipts}"));
-                }
+            if let Some(mut watcher) = watcher {
+                failures.extend(receipt_announced(&app, &f, role, &mut watcher).await.map(|e| format!("{cell}: {e}")));
+                watcher.close().await;
+                failures.extend(receipt_stored(&app, &f, role).await.map(|e| format!("{cell}: {e}")));
             }
         }
     }
     assert!(failures.is_empty(), "{} cells failed:\n{}", failures.len(), failures.join("\n"));
     assert!(app.is_healthy().await);
+}
+
+/// Whether `watcher` (a member's socket, open before `role` sent `message.delivered`) heard of a receipt by
+/// the caller: a member then sends a marker, and nothing naming the caller may arrive before it. Events of
+/// one member's stream arrive in order, so a receipt announced by the call would be there first.
+async fn receipt_announced(app: &TestApp, f: &Fixture, role: Role, watcher: &mut TestSocket) -> Option<String> {
+    let marker = format!("marker-{}", Uuid::new_v4().simple());
+    post_message(app, &f.member, json!({ "conversationId": f.group, "text": marker })).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match watcher.try_next("message.created", left).await {
+            Some(created) if created["data"]["text"] == marker.as_str() => break,
+            Some(_) => {}
+            None => return Some(format!("the marker {marker} did not reach the owner within {WAIT:?}")),
+        }
+    }
+    let caller = f.user(role).id.to_string();
+    let heard: Vec<String> = watcher
+        .drain()
+        .into_iter()
+        .filter(|(name, event)| {
+            matches!(name.as_str(), "message.delivered" | "message.read") || event["data"]["userId"] == caller.as_str()
+        })
+        .map(|(name, event)| format!("{name} {event}"))
+        .collect();
+    (!heard.is_empty()).then(|| format!("a member heard of a non-member's receipt: {heard:?}"))
+}
+
+/// Whether a receipt by `role` for the secret message was stored: the caller (of the group's tenant) is
+/// added back to the group, and the receipts of the message must list them with neither delivered nor read.
+/// Adding a member records no receipt, so any there came from the refused `message.delivered`.
+async fn receipt_stored(app: &TestApp, f: &Fixture, role: Role) -> Option<String> {
+    if role == Role::OtherTenant {
+        // Another tenant's user cannot be added; the announcement check above covers them.
+        return None;
+    }
+    let caller = f.user(role).id.to_string();
+    let (status, body) =
+        app.post(&f.owner, &format!("/api/chat/groups/{}/members", f.group), json!({ "userIds": [caller] })).await;
+    if status != 200 {
+        return Some(format!("could not add the caller back to inspect their receipts: {status} {body}"));
+    }
+    let (status, receipts) = app.get(&f.owner, &format!("/api/chat/messages/{}/receipts", f.secret_id)).await;
+    let mine = receipts["members"].as_array().and_then(|m| m.iter().find(|r| r["userId"] == caller.as_str()));
+    match mine {
+        None => Some(format!("the re-added caller is not in the receipts: {status} {receipts}")),
+        Some(r) if !r["deliveredAt"].is_null() || !r["readAt"].is_null() => {
+            Some(format!("a receipt was stored for a non-member: {r}"))
+        }
+        Some(_) => None,
+    }
 }
 
 #[tokio::test]
@@ -519,24 +574,41 @@ async fn another_tenants_ids_in_request_bodies_are_not_found() {
     let (status, own) = app.post(x, "/api/chat/groups", json!({ "name": "x", "memberIds": [] })).await;
     assert_eq!(status, 201, "{own}");
     let own = own["id"].as_str().unwrap();
+    // Each case with the other tenant's id it carries: the answer must be the one for an id that does not
+    // exist at all (same status and problem code), so the call tells nothing about the other tenant.
+    let member = f.member.id.to_string();
     let cases = [
-        ("/api/chat/messages", json!({ "targetUserId": f.member.id, "text": "x" })),
-        ("/api/chat/messages", json!({ "conversationId": own, "text": "x", "replyToId": f.secret_id })),
-        ("/api/chat/messages", json!({ "conversationId": own, "text": "x", "attachmentIds": [f.attachment] })),
-        ("/api/chat/conversations", json!({ "targetUserId": f.member.id })),
-        ("/api/chat/groups", json!({ "name": "x", "memberIds": [f.member.id] })),
+        ("/api/chat/messages".to_owned(), json!({ "targetUserId": f.member.id, "text": "x" }), &member),
+        (
+            "/api/chat/messages".to_owned(),
+            json!({ "conversationId": own, "text": "x", "replyToId": f.secret_id }),
+            &f.secret_id,
+        ),
+        (
+            "/api/chat/messages".to_owned(),
+            json!({ "conversationId": own, "text": "x", "attachmentIds": [f.attachment] }),
+            &f.attachment,
+        ),
+        ("/api/chat/conversations".to_owned(), json!({ "targetUserId": f.member.id }), &member),
+        ("/api/chat/groups".to_owned(), json!({ "name": "x", "memberIds": [f.member.id] }), &member),
+        (format!("/api/chat/groups/{own}/members"), json!({ "userIds": [f.member.id] }), &member),
+        (format!("/api/chat/groups/{own}/owner"), json!({ "userId": f.member.id }), &member),
     ];
-    for (path, body) in cases {
-        let (status, problem) = app.post(x, path, body.clone()).await;
-        assert!(status == 404 || status == 400, "{path} {body}: {status} {problem}");
-        assert!(leaks(&f, Role::OtherTenant, &body.to_string(), &problem.to_string()).is_empty(), "{problem}");
-    }
-    for (path, body) in [
-        (format!("/api/chat/groups/{own}/members"), json!({ "userIds": [f.member.id] })),
-        (format!("/api/chat/groups/{own}/owner"), json!({ "userId": f.member.id })),
-    ] {
+    for (path, body, foreign) in cases {
         let (status, problem) = app.post(x, &path, body.clone()).await;
         assert!(status == 404 || status == 400, "{path} {body}: {status} {problem}");
+        assert!(leaks(&f, Role::OtherTenant, &body.to_string(), &problem.to_string()).is_empty(), "{problem}");
+        assert!(body.to_string().contains(foreign.as_str()), "{body} does not carry {foreign}");
+        let nowhere: Value =
+            serde_json::from_str(&body.to_string().replace(foreign.as_str(), &Uuid::new_v4().to_string())).unwrap();
+        let (control_status, control) = app.post(x, &path, nowhere.clone()).await;
+        let fields =
+            |p: &Value| p["errors"].as_array().map(|e| e.iter().map(|e| e["field"].clone()).collect::<Vec<_>>());
+        assert_eq!(
+            (status, &problem["code"], fields(&problem)),
+            (control_status, &control["code"], fields(&control)),
+            "{path}: another tenant's id is answered {problem}, an id of nothing ({nowhere}) {control}"
+        );
     }
     // Nothing of the other tenant became part of the stranger's group.
     let (_, members) = app.get(x, &format!("/api/chat/groups/{own}/members")).await;

@@ -82,6 +82,21 @@ fn odd_values(field: Field) -> Vec<Value> {
     }
 }
 
+/// A valid payload for `event`: the wrong-type cases replace one field of it, so that the only thing wrong
+/// with them is that field; the lenient cases put an odd value in one field of it.
+fn valid_base(event: &str, conversation: &str, delivered: &str) -> Value {
+    let mut base = json!({ "conversationId": conversation, "text": "x", "isTyping": false });
+    if event == "message.delivered" {
+        base["messageIds"] = json!([delivered]);
+    }
+    base
+}
+
+/// Whether a field error's `field` (a path such as `messageIds[0]`) names the field `name`.
+fn names_field(path: &str, name: &str) -> bool {
+    path.strip_prefix(name).is_some_and(|rest| rest.is_empty() || rest.starts_with('[') || rest.starts_with('.'))
+}
+
 #[tokio::test]
 async fn every_client_event_refuses_malformed_payloads_and_survives_odd_ones() {
     let events: BTreeSet<String> = chat_host::socket::CLIENT_EVENTS.iter().map(|e| (*e).to_owned()).collect();
@@ -94,19 +109,19 @@ async fn every_client_event_refuses_malformed_payloads_and_survives_odd_ones() {
     app.touch(&bob).await;
     let message = app.send_to(&alice, &bob, "hello").await;
     let conversation = message["conversationId"].as_str().unwrap().to_owned();
+    let reply = app.send_to(&bob, &alice, "hi").await;
+    let delivered = reply["id"].as_str().unwrap().to_owned();
     let socket = app.socket(&alice).await;
     let mut failures = Vec::new();
     let mut cases = 0usize;
 
     for (event, fields) in EVENT_FIELDS {
-        // Strict: not an object, or a field of the wrong type.
-        let mut strict = vec![json!(null), json!(42), json!("text"), json!(true), json!([1, 2]), json!([[[[]]]])];
-        for (name, kind) in *fields {
-            for wrong in wrong_values(*kind) {
-                strict.push(json!({ *name: wrong }));
-            }
-        }
-        for payload in strict {
+        let base = valid_base(event, &conversation, &delivered);
+        // The base itself is accepted, so a refusal below is about the one field replaced in it.
+        let ack = socket.ack(event, base.clone()).await;
+        assert_eq!(ack["ok"], true, "{event} {base}: the valid base payload is refused: {ack}");
+        // Strict: not an object.
+        for payload in [json!(null), json!(42), json!("text"), json!(true), json!([1, 2]), json!([[[[]]]])] {
             let ack = socket.ack(event, payload.clone()).await;
             cases += 1;
             let code = ack["error"]["code"].as_str().unwrap_or_default();
@@ -114,10 +129,29 @@ async fn every_client_event_refuses_malformed_payloads_and_survives_odd_ones() {
                 failures.push(format!("{event} {payload}: expected a validation error, got {ack}"));
             }
         }
+        // Strict: one field of the wrong type in an otherwise valid payload, refused as `chat.validation`
+        // naming that field.
+        for (name, kind) in *fields {
+            for wrong in wrong_values(*kind) {
+                let mut payload = base.clone();
+                payload[*name] = wrong;
+                let ack = socket.ack(event, payload.clone()).await;
+                cases += 1;
+                let named: Vec<&str> = ack["error"]["errors"]
+                    .as_array()
+                    .map(|errors| errors.iter().filter_map(|e| e["field"].as_str()).collect())
+                    .unwrap_or_default();
+                if ack["ok"] != false || ack["error"]["code"] != "chat.validation" {
+                    failures.push(format!("{event} {payload}: expected chat.validation, got {ack}"));
+                } else if named.is_empty() || !named.iter().all(|f| names_field(f, name)) {
+                    failures.push(format!("{event} {payload}: the error should name `{name}`, got {ack}"));
+                }
+            }
+        }
         // Lenient: each field with odd values, beside otherwise sensible ones.
         for (name, kind) in *fields {
             for odd in odd_values(*kind) {
-                let mut payload = json!({ "conversationId": conversation, "text": "x", "isTyping": false });
+                let mut payload = base.clone();
                 payload[*name] = odd;
                 let shown: String = payload.to_string().chars().take(120).collect();
                 let ack = socket.ack(event, payload).await;

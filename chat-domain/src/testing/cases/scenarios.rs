@@ -406,7 +406,13 @@ pub async fn unread_total_equals_the_sum_of_sides_after_every_operation(repos: &
         send(repos, send_cmd(t, b, SendTarget::Conversation(direct), &format!("d{i}"), at(20 + i))).await;
     }
     check("sends").await;
-    assert!(repos.conversations.total_unread(t, a).await.unwrap() >= 9, "a has unread messages everywhere");
+    // a has unread messages everywhere: the direct conversation's "hi" and d0..d2, the five group
+    // messages, o0..o2 in the other group.
+    for (id, expected) in [(direct, 4), (group, 5), (other, 3)] {
+        let side = repos.conversations.find(t, id, a).await.unwrap().expect("a's side");
+        assert_eq!(side.unread_count(), expected, "a's unread in {id}");
+    }
+    assert_eq!(repos.conversations.total_unread(t, a).await.unwrap(), 12, "a's total unread");
 
     mark_read(repos, t, a, group, Some(group_messages[1].id()), 30).await;
     check("a partial read").await;
