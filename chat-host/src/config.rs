@@ -97,11 +97,23 @@ pub struct HostLimits {
     pub max_socket_payload_bytes: u64,
     /// Most sockets one user may hold open on this node (SPEC §7: 30).
     pub max_sockets_per_user: usize,
+    /// Packets queued per socket before its client reads them. A replay waits for room; a live stored event
+    /// that finds the buffer full disconnects the socket, whose client then catches up from the stream.
+    pub socket_buffer_packets: usize,
 }
+
+/// The default of [`HostLimits::socket_buffer_packets`]: room for ten replay pages. The buffer grows only
+/// as packets wait, so an idle socket does not pay for it.
+pub const DEFAULT_SOCKET_BUFFER_PACKETS: usize = 1024;
 
 impl Default for HostLimits {
     fn default() -> Self {
-        Self { max_body_bytes: 64 * 1024, max_socket_payload_bytes: 64 * 1024, max_sockets_per_user: 30 }
+        Self {
+            max_body_bytes: 64 * 1024,
+            max_socket_payload_bytes: 64 * 1024,
+            max_sockets_per_user: 30,
+            socket_buffer_packets: DEFAULT_SOCKET_BUFFER_PACKETS,
+        }
     }
 }
 

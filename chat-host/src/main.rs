@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use chat_host::auth::{JwtAuth, TokenRequest, user_id_for};
 use chat_host::config::{
-    AllowedOrigins, Config, DatabaseConfig, Durability, HostLimits, JwtKeyConfig, OutboxRelayOptions,
+    AllowedOrigins, Config, DEFAULT_SOCKET_BUFFER_PACKETS, DatabaseConfig, Durability, HostLimits, JwtKeyConfig,
+    OutboxRelayOptions,
 };
 use chat_host::telemetry::{LogFormat, init_tracing};
 use clap::{Args, Parser, Subcommand};
@@ -109,6 +110,10 @@ struct Options {
     /// Most sockets one user may hold open.
     #[arg(long, env = "CHAT_MAX_SOCKETS_PER_USER", default_value_t = 30, global = true)]
     max_sockets_per_user: usize,
+    /// Packets queued per socket for a client that reads slowly; a socket whose buffer fills up is
+    /// disconnected and catches up when it reconnects.
+    #[arg(long, env = "CHAT_SOCKET_BUFFER_PACKETS", default_value_t = DEFAULT_SOCKET_BUFFER_PACKETS, global = true)]
+    socket_buffer_packets: usize,
     /// How many seconds stored events are kept for catch-up (`sync`, `afterEventSeq`); 0 keeps them for ever.
     #[arg(long, env = "CHAT_EVENT_RETENTION", default_value_t = 7 * 24 * 3600, global = true)]
     event_retention: u64,
@@ -154,7 +159,11 @@ impl Options {
             blob_dir: self.blob_dir,
             allowed_origins: self.allowed_origins.as_deref().map(AllowedOrigins::parse).unwrap_or_default(),
             event_retention: (self.event_retention > 0).then(|| Duration::from_secs(self.event_retention)),
-            limits: HostLimits { max_sockets_per_user: self.max_sockets_per_user.max(1), ..HostLimits::default() },
+            limits: HostLimits {
+                max_sockets_per_user: self.max_sockets_per_user.max(1),
+                socket_buffer_packets: self.socket_buffer_packets.max(16),
+                ..HostLimits::default()
+            },
             outbox_relay: OutboxRelayOptions {
                 grace: Duration::from_millis(self.outbox_grace_ms),
                 interval: Duration::from_millis(self.outbox_interval_ms.max(10)),

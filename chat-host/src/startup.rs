@@ -131,7 +131,7 @@ impl Application {
         }
 
         let metrics = Arc::new(Metrics::new());
-        let (socket_layer, io) = socket::socket_io(config.limits.max_socket_payload_bytes);
+        let (socket_layer, io) = socket::socket_io(&config.limits);
         let mut local: Arc<dyn RealTimeChatMessageSender> =
             Arc::new(MeteredSender { inner: SocketIoChatMessageSender::new(io.clone()), metrics: metrics.clone() });
         // gRPC subscribers get this node's deliveries beside its sockets (in cluster mode too: the bus

@@ -397,6 +397,15 @@ impl TestSocket {
         }
     }
 
+    /// Waits up to `timeout` for the next event of any name, in arrival order (`close` when the server
+    /// closed the socket).
+    pub async fn next_any(&mut self, timeout: Duration) -> Option<(String, Value)> {
+        if !self.pending.is_empty() {
+            return Some(self.pending.remove(0));
+        }
+        tokio::time::timeout(timeout, self.events.recv()).await.ok().flatten()
+    }
+
     /// Waits for the next event named `name` that carries an `eventSeq` not applied yet, dropping repeats:
     /// the client rule of `docs/events.md` (delivery is at least once; an `eventSeq` already applied is
     /// dropped). Events without an `eventSeq` (ephemeral) are always new.

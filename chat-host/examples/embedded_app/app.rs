@@ -51,7 +51,7 @@ pub async fn build(accounts: Arc<Accounts>, storage: ChatStorage) -> anyhow::Res
     };
     // 2. The Socket.IO server, under the chat's prefix; the real-time sender emits through it.
     let limits = chat_host::config::HostLimits::default();
-    let (socket_layer, io) = socket::socket_io_at(CHAT_SOCKET_PATH, limits.max_socket_payload_bytes);
+    let (socket_layer, io) = socket::socket_io_at(CHAT_SOCKET_PATH, &limits);
     let chat = ChatModule::builder(repositories)
         .sender(Arc::new(SocketIoChatMessageSender::new(io.clone())))
         // 3. The application's users, for colleagues who have never opened the chat.

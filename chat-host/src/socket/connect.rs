@@ -1,11 +1,14 @@
 use chat_application::dto::{PresenceDto, SyncInput};
 use chat_application::{CallerContext, ConnectionId};
-use chat_infrastructure::realtime::user_room;
-use serde::Deserialize;
+use std::time::Duration;
+
+use chat_infrastructure::realtime::{SocketStream, close_lagging, user_room};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
 use socketioxide::socket::DisconnectReason;
+use socketioxide::{SendError, SocketError, SocketIo};
+use tokio::time::Instant;
 
 use super::{events, expiry};
 use crate::auth::{AuthError, Credentials};
@@ -122,11 +125,22 @@ pub(crate) async fn on_connect(s: SocketRef, io: SocketIo, state: ChatState) {
     });
 
     let caller = &session.caller;
+    // The stream state goes in before the join, so that the first live event already finds it (see
+    // `SocketStream`: while replaying, live stored events are left to the replay).
+    let stream = if session.after_event_seq.is_some() { SocketStream::replaying() } else { SocketStream::live() };
+    s.extensions.insert(stream.clone());
     // Join before reading the stream: whatever commits from now on is delivered live (see the module docs).
     s.join(user_room(caller.tenant, caller.user));
 
-    if let Some(after) = session.after_event_seq {
-        replay(&s, &state, caller, after).await;
+    if let Some(after) = session.after_event_seq
+        && let Err(e) = replay(&s, &state, caller, &stream, after).await
+    {
+        // No `ready`: the client's position stays at the last event it received, and it resumes from there.
+        tracing::warn!(error = %e, "the replay at connect could not finish; closing the socket");
+        state.metrics().error();
+        stream.give_up();
+        close_lagging(s);
+        return;
     }
     let event_seq = match state.sync().get_position(caller).await {
         Ok(position) => position.event_seq,
@@ -138,7 +152,7 @@ pub(crate) async fn on_connect(s: SocketRef, io: SocketIo, state: ChatState) {
     };
     // Read last, right before `ready`, so that `presence` events after `ready` are newer than the snapshot.
     let presence = presence_on_connect(&s, &state, caller, &connection).await;
-    if let Err(e) = s.emit("ready", &ready_payload(caller, event_seq, &presence)) {
+    if let Err(e) = emit_waiting(&s, "ready", &ready_payload(caller, event_seq, &presence)).await {
         tracing::debug!(error = %e, "could not emit ready");
     }
 }
@@ -182,33 +196,66 @@ async fn presence_on_connect(
     online
 }
 
-/// Emits the caller's stored events after `after`, oldest first, each under its own name; announces
+/// Why a connect replay stopped before it reached the end of the stream.
+#[derive(Debug, thiserror::Error)]
+enum ReplayStopped {
+    #[error("reading the stream failed: {0}")]
+    Read(String),
+    #[error("could not emit: {0}")]
+    Emit(#[from] SendError),
+    #[error("more than {0} pages behind")]
+    TooFarBehind(usize),
+}
+
+/// Emits the caller's stored events after `after`, oldest first, each under its own name, until the stream
+/// holds nothing newer and no live event was held meanwhile (then the socket is live); announces
 /// `resync.required` when the position is no longer kept.
-async fn replay(s: &SocketRef, state: &ChatState, caller: &CallerContext, mut after: i64) {
-    // Bounded: at most this many pages per connect; a client further behind continues with `sync`.
+async fn replay(
+    s: &SocketRef,
+    state: &ChatState,
+    caller: &CallerContext,
+    stream: &SocketStream,
+    mut after: i64,
+) -> Result<(), ReplayStopped> {
+    // Bounded per connect: a client further behind is closed after this many pages and resumes from the
+    // last event it received, so one connect never holds a socket for an unbounded replay.
     const MAX_PAGES: usize = 100;
     for _ in 0..MAX_PAGES {
-        let page = match state.sync().sync(caller, SyncInput { after_event_seq: after, limit: Some(100) }).await {
-            Ok(page) => page,
-            Err(e) => {
-                tracing::warn!(error = %e, "replay after connect failed; the client can call `sync`");
-                return;
-            }
-        };
+        let input = SyncInput { after_event_seq: after, limit: Some(100) };
+        let page = state.sync().sync(caller, input).await.map_err(|e| ReplayStopped::Read(e.to_string()))?;
         if page.resync_required {
-            let _ = s.emit("resync.required", &json!({ "eventSeq": page.event_seq }));
-            return;
+            emit_waiting(s, "resync.required", &json!({ "eventSeq": page.event_seq })).await?;
+            // The client starts over from the current state; what was held meanwhile is part of it.
+            stream.go_live();
+            return Ok(());
         }
         for envelope in &page.events {
+            emit_waiting(s, envelope.kind.as_str(), envelope).await?;
             if let Some(seq) = envelope.event_seq {
                 after = after.max(seq);
             }
-            if s.emit(envelope.kind.as_str(), envelope).is_err() {
-                return;
-            }
         }
-        if !page.has_more || page.events.is_empty() {
-            return;
+        let more = page.has_more && !page.events.is_empty();
+        if !more && stream.finish_replay() {
+            return Ok(());
+        }
+    }
+    Err(ReplayStopped::TooFarBehind(MAX_PAGES))
+}
+
+/// Emits to one socket, waiting while its send buffer is full (a replay sends faster than a client reads).
+/// Gives up when the buffer stays full for [`STALL_LIMIT`] or the socket closes.
+async fn emit_waiting(s: &SocketRef, name: &str, payload: &(impl Serialize + ?Sized)) -> Result<(), SendError> {
+    const STALL_LIMIT: Duration = Duration::from_secs(10);
+    let deadline = Instant::now() + STALL_LIMIT;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match s.emit(name, payload) {
+            Err(SendError::Socket(SocketError::InternalChannelFull)) if Instant::now() < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            result => return result,
         }
     }
 }

@@ -16,10 +16,12 @@
 //!    unless it handed over a fresh token with `session.refresh` first (see `expiry`).
 //!
 //! Replay race: the socket joins its room *before* reading the stream, so nothing committed afterwards is
-//! missed; an event committed in between may arrive twice (live and replayed), and live events may
-//! interleave with the replayed ones before `ready`. Clients therefore treat `eventSeq` as an idempotency
-//! key: an event whose `eventSeq` was already applied is dropped. After `ready`, stored events arrive in
-//! commit order.
+//! missed. While the replay runs, live stored events are left to it (its `SocketStream` holds them and the
+//! replay reads again), so none overtakes a replayed one; an event committed in between may still arrive
+//! twice (replayed, then live). Clients therefore treat `eventSeq` as an idempotency key: an event whose
+//! `eventSeq` was already applied is dropped. After `ready`, stored events arrive in commit order. A socket
+//! whose send buffer fills, or whose replay cannot finish, is disconnected rather than skipped (see
+//! `chat_infrastructure::realtime::SocketStream`).
 
 mod connect;
 mod events;
@@ -31,6 +33,7 @@ use socketioxide::SocketIo;
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 
+use crate::config::HostLimits;
 use crate::state::ChatState;
 
 pub use connect::HandshakeAuth;
@@ -41,24 +44,25 @@ pub use expiry::{SESSION_EXPIRED, SESSION_REFRESH};
 /// Where the Socket.IO endpoint is served unless an embedder picks another path.
 pub const DEFAULT_SOCKET_PATH: &str = "/socket.io";
 
-/// A Socket.IO server configured with the chat's limits (64 KiB payloads), with no namespace yet, at
-/// [`DEFAULT_SOCKET_PATH`].
+/// A Socket.IO server configured with the chat's limits (payload size, per-socket buffer), with no namespace
+/// yet, at [`DEFAULT_SOCKET_PATH`].
 ///
 /// The layer goes on the embedding router; `io` is what the [real-time
 /// sender](chat_infrastructure::realtime::SocketIoChatMessageSender) emits through. Call
 /// [`register_namespace`] once the chat state (which needs the sender) exists.
-pub fn socket_io(max_payload_bytes: u64) -> (SocketIoLayer, SocketIo) {
-    socket_io_at(DEFAULT_SOCKET_PATH, max_payload_bytes)
+pub fn socket_io(limits: &HostLimits) -> (SocketIoLayer, SocketIo) {
+    socket_io_at(DEFAULT_SOCKET_PATH, limits)
 }
 
 /// Like [`socket_io`], serving the endpoint at `path` (the full request path, e.g. `/chat/socket.io`), so
 /// that an embedding application can keep every chat URL under its own prefix. Browser clients then pass
 /// the same value as the socket.io client's `path` option.
-pub fn socket_io_at(path: impl Into<Cow<'static, str>>, max_payload_bytes: u64) -> (SocketIoLayer, SocketIo) {
-    let max = usize::try_from(max_payload_bytes).unwrap_or(usize::MAX);
+pub fn socket_io_at(path: impl Into<Cow<'static, str>>, limits: &HostLimits) -> (SocketIoLayer, SocketIo) {
+    let max = usize::try_from(limits.max_socket_payload_bytes).unwrap_or(usize::MAX);
     SocketIo::builder()
         .req_path(path)
-        .max_payload(max_payload_bytes)
+        .max_payload(limits.max_socket_payload_bytes)
+        .max_buffer_size(limits.socket_buffer_packets)
         .ws_max_message_size(max)
         .ws_max_frame_size(max)
         .build_layer()
@@ -85,7 +89,7 @@ pub fn register_namespace(io: &SocketIo, state: ChatState) {
 /// The socket layer and server for a chat state: [`socket_io`] + [`register_namespace`], for embedders who
 /// already built their state (with a sender over another `io`, or none).
 pub fn socket_layer(state: ChatState) -> (SocketIoLayer, SocketIo) {
-    let (layer, io) = socket_io(state.limits().max_socket_payload_bytes);
+    let (layer, io) = socket_io(state.limits());
     register_namespace(&io, state);
     (layer, io)
 }

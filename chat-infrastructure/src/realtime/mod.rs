@@ -5,14 +5,18 @@
 //! a room" on this node. In a cluster, [`EventBusChatMessageSender`] wraps it: it delivers to this node's
 //! sockets and publishes the events on the [event bus](crate::bus), and its relay
 //! ([`EventBusChatMessageSender::start`]) hands the other nodes' events to the local sender. The
-//! [`OutboxRelay`] publishes committed events whose inline publication was lost.
+//! [`OutboxRelay`] publishes committed events whose inline publication was lost. Each socket's
+//! [`SocketStream`] keeps it from skipping a stored event silently (during its connect replay, or when its
+//! buffer is full).
 
 mod event_bus;
 mod outbox_relay;
+mod socket_stream;
 mod socketio;
 
 pub use event_bus::{EventBusChatMessageSender, EventRelay, REALTIME_CHANNEL};
 pub use outbox_relay::{
     OutboxRelay, OutboxRelayOptions, OutboxRelayTask, OutboxStats, PublishedLog, PublishedLogTask, RelayError,
 };
+pub use socket_stream::{LiveEmit, SocketStream, close_lagging};
 pub use socketio::{SocketIoChatMessageSender, user_room};

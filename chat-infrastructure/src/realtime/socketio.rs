@@ -1,8 +1,12 @@
 use async_trait::async_trait;
 use chat_application::{RealTimeChatMessageSender, RealtimeEvent, SenderError};
 use chat_domain::{TenantId, UserId};
+use serde::Serialize;
 use socketioxide::SocketIo;
 use socketioxide::adapter::{Adapter, LocalAdapter};
+use socketioxide::extract::SocketRef;
+
+use super::socket_stream::{LiveEmit, SocketStream, close_lagging};
 
 /// The Socket.IO room of one user's sockets. The tenant is part of the name, so that no event can reach
 /// another tenant's user even if user ids collided.
@@ -13,8 +17,9 @@ pub fn user_room(tenant: TenantId, user: UserId) -> String {
 /// Delivers events by emitting each recipient's envelope `{ eventSeq, type, data }` under the event's name
 /// to the recipient's room.
 ///
-/// Stored events carry a per-recipient `eventSeq`, so each recipient gets its own envelope; ephemeral ones
-/// (`typing`, `presence`) are the same for everyone and go out in one emit to all the rooms.
+/// Stored events carry a per-recipient `eventSeq`, so each recipient gets its own envelope, emitted to each of
+/// the recipient's sockets through its [`SocketStream`]; ephemeral ones (`typing`, `presence`) are the same
+/// for everyone and go out in one emit to all the rooms.
 pub struct SocketIoChatMessageSender<A: Adapter = LocalAdapter> {
     io: SocketIo<A>,
 }
@@ -55,13 +60,12 @@ impl<A: Adapter> RealTimeChatMessageSender for SocketIoChatMessageSender<A> {
             }
             for (user, seq) in &event.recipients {
                 let envelope = event.envelope(*seq);
-                if let Err(e) = ns.clone().to(user_room(event.tenant, *user)).emit(event.name.as_ref(), &envelope).await
-                {
-                    // A missing or closing socket is normal (the client catches up with `sync`); keep going
-                    // for the other recipients and report the first failure.
-                    tracing::debug!(event = %event.name, error = %e, "event not delivered to a room");
-                    if first_error.is_none() {
-                        first_error = Some(SenderError::new(e.to_string()));
+                for socket in ns.clone().to(user_room(event.tenant, *user)).sockets() {
+                    if let Err(e) = emit_stored(&socket, event.name.as_ref(), &envelope) {
+                        // A closing socket is normal (the client catches up with `sync`); keep going for the
+                        // other sockets and recipients and report the first failure.
+                        tracing::debug!(event = %event.name, error = %e, "event not delivered to a socket");
+                        first_error.get_or_insert(e);
                     }
                 }
             }
@@ -70,6 +74,23 @@ impl<A: Adapter> RealTimeChatMessageSender for SocketIoChatMessageSender<A> {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+}
+
+/// Emits a stored event to one socket, through its [`SocketStream`] when the socket has one (sockets of the
+/// chat's connect handler do), so that a replay in progress or a full buffer never leaves a silent gap.
+fn emit_stored<A: Adapter>(socket: &SocketRef<A>, name: &str, envelope: &impl Serialize) -> Result<(), SenderError> {
+    let Some(stream) = socket.extensions.get::<SocketStream>() else {
+        return socket.emit(name, envelope).map_err(|e| SenderError::new(e.to_string()));
+    };
+    match stream.emit_live(socket, name, envelope) {
+        LiveEmit::Sent | LiveEmit::Held => Ok(()),
+        LiveEmit::Lagged => {
+            close_lagging(socket.clone());
+            Err(SenderError::new("the socket's buffer is full; it is disconnected to catch up"))
+        }
+        LiveEmit::Closed => Err(SenderError::new("the socket is closed")),
+        LiveEmit::Failed(e) => Err(SenderError::new(e.to_string())),
     }
 }
 
