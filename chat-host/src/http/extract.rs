@@ -56,22 +56,28 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
         return Err(Problem::invalid_field("body", "expected a JSON object"));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: Result<T, _> = serde_path_to_error::deserialize(&mut de);
-    match value {
-        Ok(value) => {
-            de.end().map_err(|e| {
-                Problem::bad_request(format!("the body is not valid JSON: {}", strip_position(&e.to_string())))
-            })?;
-            Ok(value)
-        }
-        Err(e) => {
-            // The syntax is known to be valid here, so every failure is about the shape (serde_json reports
-            // some shape errors, such as an integer where an enum is expected, as syntax errors).
-            let path = e.path().to_string();
-            let field = if path == "." || path.is_empty() { "body".to_owned() } else { path };
-            Err(Problem::invalid_field(field, strip_position(&e.inner().to_string())))
-        }
+    // The syntax is known to be valid here, so every failure is about the shape (serde_json reports some
+    // shape errors, such as an integer where an enum is expected, as syntax errors).
+    let value = serde_path_to_error::deserialize(&mut de).map_err(shape_problem)?;
+    de.end()
+        .map_err(|e| Problem::bad_request(format!("the body is not valid JSON: {}", strip_position(&e.to_string()))))?;
+    Ok(value)
+}
+
+/// Deserializes an already parsed JSON value (a socket payload) into an input, with the same rules and
+/// problems as [`parse_json`]: an object is required, and a bad field is named by its path.
+pub fn parse_json_value<T: DeserializeOwned>(value: &serde_json::Value) -> Result<T, Problem> {
+    if !value.is_object() {
+        return Err(Problem::invalid_field("body", "expected a JSON object"));
     }
+    serde_path_to_error::deserialize(value).map_err(shape_problem)
+}
+
+/// A value of the wrong shape: `chat.validation` naming the first bad field by its path.
+fn shape_problem(e: serde_path_to_error::Error<serde_json::Error>) -> Problem {
+    let path = e.path().to_string();
+    let field = if path == "." || path.is_empty() { "body".to_owned() } else { path };
+    Problem::invalid_field(field, strip_position(&e.inner().to_string()))
 }
 
 /// serde_json appends "at line L column C"; that is noise for a field error.

@@ -12,7 +12,7 @@ use serde_json::Value;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
 use uuid::Uuid;
 
-use crate::http::extract::parse_json;
+use crate::http::extract::parse_json_value;
 use crate::http::problem::{Problem, problem_of};
 use crate::state::ChatState;
 
@@ -70,36 +70,41 @@ pub struct ConversationReadInput {
 /// Decodes a client event's payload (as socketioxide hands it over) into the event's input, exactly as
 /// the REST API decodes a JSON body: a payload of the wrong shape is `chat.validation` naming the field.
 pub fn decode_payload<I: DeserializeOwned>(data: &Value) -> Result<I, Problem> {
-    let bytes = serde_json::to_vec(data).map_err(|_| Problem::bad_request("the payload is not valid JSON"))?;
-    parse_json::<I>(&bytes)
+    parse_json_value::<I>(data)
 }
 
-/// The client -> server events of SPEC §6, one variant per handler. [`register`] installs exactly the
-/// handlers of [`ClientEvent::ALL`], so the public [`CLIENT_EVENTS`] list cannot drift from the handlers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ClientEvent {
-    MessageSend,
-    ConversationRead,
-    Typing,
-    MessageDelivered,
-    Sync,
-}
-
-impl ClientEvent {
-    /// Every event, in the order of [`CLIENT_EVENTS`].
-    const ALL: [ClientEvent; 5] =
-        [Self::MessageSend, Self::ConversationRead, Self::Typing, Self::MessageDelivered, Self::Sync];
-
-    /// The event's name on the wire.
-    const fn name(self) -> &'static str {
-        match self {
-            Self::MessageSend => "message.send",
-            Self::ConversationRead => "conversation.read",
-            Self::Typing => "typing",
-            Self::MessageDelivered => "message.delivered",
-            Self::Sync => "sync",
+/// Declares [`ClientEvent`] from one list of `Variant => "wire.name"`, so that the enum, its
+/// [`ALL`](ClientEvent::ALL) list and its names cannot disagree: a new event is one more line here.
+macro_rules! client_events {
+    ($($variant:ident => $name:literal),+ $(,)?) => {
+        /// The client -> server events of SPEC §6, one variant per handler. [`register`] installs exactly
+        /// the handlers of [`ClientEvent::ALL`], so the public [`CLIENT_EVENTS`] list cannot drift from the
+        /// handlers.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum ClientEvent {
+            $($variant),+
         }
-    }
+
+        impl ClientEvent {
+            /// Every event, in the order of [`CLIENT_EVENTS`].
+            const ALL: [ClientEvent; [$($name),+].len()] = [$(Self::$variant),+];
+
+            /// The event's name on the wire.
+            const fn name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name),+
+                }
+            }
+        }
+    };
+}
+
+client_events! {
+    MessageSend => "message.send",
+    ConversationRead => "conversation.read",
+    Typing => "typing",
+    MessageDelivered => "message.delivered",
+    Sync => "sync",
 }
 
 /// The names of every client -> server event the server handles (anything else is answered
