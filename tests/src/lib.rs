@@ -228,6 +228,14 @@ impl TestApp {
         body
     }
 
+    /// Uploads `bytes` as an attachment named `name` (declared `image/png`; the server checks the content);
+    /// returns status and body.
+    pub async fn upload(&self, user: &TestUser, name: &str, bytes: Vec<u8>) -> (u16, Value) {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()).mime_str("image/png");
+        let form = reqwest::multipart::Form::new().part("file", part.expect("a valid MIME type"));
+        send(self.req(reqwest::Method::POST, "/api/chat/attachments", user).multipart(form)).await
+    }
+
     /// Makes sure the server knows a user (each authenticated call upserts the caller).
     pub async fn touch(&self, user: &TestUser) {
         let (status, body) = self.get(user, "/api/chat/contacts/unread-count").await;
@@ -277,6 +285,14 @@ pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A PNG signature and header followed by zero filler, `size` bytes in all: enough for type detection.
+pub fn png(size: usize) -> Vec<u8> {
+    let mut bytes =
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00".to_vec();
+    bytes.resize(size.max(bytes.len()), 0);
+    bytes
 }
 
 /// A connected Socket.IO client whose events are queued for the test to wait on.

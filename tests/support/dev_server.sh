@@ -6,11 +6,13 @@
 #   ...
 #   stop_dev_server                           # SIGTERM, and fails when the server does not stop cleanly
 #
-# A trap removes the temporary directory and stops a server still running when the calling script exits.
+# An EXIT trap removes the temporary directory and stops a server still running when the calling script
+# exits; an EXIT trap the caller set before `start_dev_server` still runs after it.
 
 DEV_SERVER_PID=""
 DEV_SERVER_WORK=""
 DEV_SERVER_BASE=""
+_DEV_SERVER_CALLER_EXIT=""
 
 _dev_server_cleanup() {
     if [ -n "$DEV_SERVER_PID" ] && kill -0 "$DEV_SERVER_PID" 2>/dev/null; then
@@ -30,7 +32,14 @@ start_dev_server() {
         return 1
     fi
     DEV_SERVER_WORK="$(mktemp -d)"
-    trap _dev_server_cleanup EXIT
+    # `trap -p EXIT` prints `trap -- 'COMMAND' EXIT`, quoted for the shell: let the shell unquote it.
+    local previous
+    previous="$(trap -p EXIT)"
+    if [ -n "$previous" ] && [[ "$previous" != *_dev_server_cleanup* ]]; then
+        eval "set -- $previous"
+        _DEV_SERVER_CALLER_EXIT="$3"
+    fi
+    trap '_dev_server_cleanup; eval "$_DEV_SERVER_CALLER_EXIT"' EXIT
     env -u CHAT_JWT_SECRET -u CHAT_JWT_PUBLIC_KEY -u CHAT_BUS_URL -u CHAT_ALLOWED_ORIGINS \
         CHAT_LISTEN=127.0.0.1:0 \
         CHAT_DATABASE_URL="sqlite://$DEV_SERVER_WORK/chat.db?mode=rwc" \

@@ -1,16 +1,8 @@
 //! Attachments: upload (type from the content), send, fetch by members only.
 
-use chat_tests::{TestUser, send, spawn_app};
+use chat_tests::{TestUser, png, send, spawn_app};
 use reqwest::multipart::{Form, Part};
 use serde_json::json;
-
-/// A PNG signature followed by filler: enough for type detection.
-fn png(size: usize) -> Vec<u8> {
-    let mut bytes =
-        b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00".to_vec();
-    bytes.resize(size, 0);
-    bytes
-}
 
 #[tokio::test]
 async fn an_uploaded_file_is_sent_and_only_members_can_fetch_it() {
@@ -22,10 +14,7 @@ async fn an_uploaded_file_is_sent_and_only_members_can_fetch_it() {
 
     // 200 KB: larger than the 64 KiB JSON limit, which does not apply to uploads.
     let bytes = png(200 * 1024);
-    let form =
-        Form::new().part("file", Part::bytes(bytes.clone()).file_name("photo.png").mime_str("image/png").unwrap());
-    let (status, uploaded) =
-        send(app.req(reqwest::Method::POST, "/api/chat/attachments", &alice).multipart(form)).await;
+    let (status, uploaded) = app.upload(&alice, "photo.png", bytes.clone()).await;
     assert_eq!(status, 201, "{uploaded}");
     assert_eq!(uploaded["mimeType"], "image/png");
     assert_eq!(uploaded["kind"], "image");
@@ -104,10 +93,7 @@ async fn a_file_smaller_than_the_detection_window_uploads() {
     let app = spawn_app().await;
     let alice = TestUser::new("alice");
     let bytes = png(100);
-    let form =
-        Form::new().part("file", Part::bytes(bytes.clone()).file_name("tiny.png").mime_str("image/png").unwrap());
-    let (status, uploaded) =
-        send(app.req(reqwest::Method::POST, "/api/chat/attachments", &alice).multipart(form)).await;
+    let (status, uploaded) = app.upload(&alice, "tiny.png", bytes.clone()).await;
     assert_eq!(status, 201, "{uploaded}");
     assert_eq!(uploaded["size"], bytes.len());
     let id = uploaded["id"].as_str().unwrap().to_owned();

@@ -8,7 +8,7 @@
 //! `403`/`404` problem documents, or error acknowledgements) and that no response body carries anything
 //! the caller may not see.
 
-use chat_tests::{TestApp, TestSocket, TestUser, WAIT, send, spawn_app};
+use chat_tests::{TestApp, TestSocket, TestUser, WAIT, png, spawn_app};
 use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
@@ -145,8 +145,7 @@ impl Fixture {
 
         let before_text = format!("before-{nonce}");
         let before_id = post_message(app, &member, json!({ "conversationId": group, "text": before_text })).await;
-        let form = Form::new().part("file", Part::bytes(png()).file_name("p.png").mime_str("image/png").unwrap());
-        let (status, uploaded) = send(app.req(Method::POST, "/api/chat/attachments", &member).multipart(form)).await;
+        let (status, uploaded) = app.upload(&member, "p.png", png(256)).await;
         assert_eq!(status, 201, "{uploaded}");
         let attachment = uploaded["id"].as_str().unwrap().to_owned();
         post_message(app, &member, json!({ "conversationId": group, "text": "file", "attachmentIds": [attachment] }))
@@ -224,13 +223,6 @@ async fn post_message(app: &TestApp, user: &TestUser, body: Value) -> String {
     let (status, message) = app.post(user, "/api/chat/messages", body).await;
     assert_eq!(status, 201, "{message}");
     message["id"].as_str().unwrap().to_owned()
-}
-
-fn png() -> Vec<u8> {
-    let mut bytes =
-        b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00".to_vec();
-    bytes.resize(256, 0);
-    bytes
 }
 
 /// One REST request: method, path and query, and body.
@@ -377,7 +369,7 @@ async fn every_route_answers_each_caller_as_the_matrix_says_and_leaks_nothing() 
                     request = request.json(v);
                 }
                 Body::Upload => {
-                    let part = Part::bytes(png()).file_name("p.png").mime_str("image/png").unwrap();
+                    let part = Part::bytes(png(256)).file_name("p.png").mime_str("image/png").unwrap();
                     request = request.multipart(Form::new().part("file", part));
                 }
             }

@@ -4,8 +4,7 @@
 //! Each user has a budget of 20 ordinary calls per second, so the tests spread their calls over users
 //! and stay well below it.
 
-use chat_tests::{TestApp, TestUser, send, spawn_app, spawn_app_in, temp_dir};
-use reqwest::multipart::{Form, Part};
+use chat_tests::{TestApp, TestUser, png, spawn_app, spawn_app_in, temp_dir};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -41,20 +40,6 @@ async fn reactions(app: &TestApp, user: &TestUser, message: &str) -> Vec<Value> 
     let (status, body) = app.get(user, &format!("/api/chat/messages/{message}")).await;
     assert_eq!(status, 200, "{body}");
     body["reactions"].as_array().cloned().unwrap_or_else(|| panic!("no reactions in {body}"))
-}
-
-/// A PNG signature followed by zero filler, `size` bytes in all.
-fn png(size: usize) -> Vec<u8> {
-    let mut bytes =
-        b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00".to_vec();
-    bytes.resize(size, 0);
-    bytes
-}
-
-/// Uploads bytes as `user`; returns status and body.
-async fn upload(app: &TestApp, user: &TestUser, name: &str, bytes: Vec<u8>) -> (u16, Value) {
-    let form = Form::new().part("file", Part::bytes(bytes).file_name(name.to_owned()).mime_str("image/png").unwrap());
-    send(app.req(reqwest::Method::POST, "/api/chat/attachments", user).multipart(form)).await
 }
 
 /// Changes the tenant's settings as its administrator.
@@ -505,7 +490,7 @@ async fn an_oversized_image_is_refused_and_nothing_is_kept() {
     let alice = TestUser::new("alice");
 
     // Over the 10 MB image limit whichever megabyte is meant.
-    let (status, problem) = upload(&app, &alice, "huge.png", png(10 * 1024 * 1024 + 1)).await;
+    let (status, problem) = app.upload(&alice, "huge.png", png(10 * 1024 * 1024 + 1)).await;
     assert!(status == 400 || status == 413, "{status} {problem}");
     assert_eq!(problem["status"], status, "{problem}");
     assert!(problem["code"] == "chat.validation" || problem["code"] == "chat.payload_too_large", "{problem}");
@@ -530,7 +515,7 @@ async fn an_oversized_image_is_refused_and_nothing_is_kept() {
     assert!(files.is_empty(), "a refused upload left files behind: {files:?}");
 
     // Just under the limit is fine, and its bytes land where the check above looked.
-    let (status, uploaded) = upload(&app, &alice, "big.png", png(10_000_000)).await;
+    let (status, uploaded) = app.upload(&alice, "big.png", png(10_000_000)).await;
     assert_eq!(status, 201, "{uploaded}");
     assert!(!blob_files().is_empty(), "an accepted upload stored nothing under {}", dir.join("blobs").display());
     app.stop().await;
@@ -550,7 +535,7 @@ async fn a_removed_group_member_can_no_longer_download_the_groups_attachments() 
     assert_eq!(status, 201, "{group}");
     let group = id_of(&group);
 
-    let (status, uploaded) = upload(&app, &owner, "team.png", png(4096)).await;
+    let (status, uploaded) = app.upload(&owner, "team.png", png(4096)).await;
     assert_eq!(status, 201, "{uploaded}");
     let attachment = id_of(&uploaded);
     let (status, message) = app
