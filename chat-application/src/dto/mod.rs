@@ -37,5 +37,5 @@ pub use settings::{
     ChatSettingsDto, ConversationDeletionDto, MessageDeletionDto, TenantSettingsDto, UpdateChatSettingsInput,
     UpdateTenantSettingsInput,
 };
-pub use sync::{EventEnvelopeDto, EventPositionDto, SyncInput, SyncResultDto};
+pub use sync::{EventEnvelopeDto, EventPositionDto, ReadyDto, SyncInput, SyncResultDto};
 pub use user::{ChatUserDto, UpsertChatUserInput};

@@ -1,4 +1,31 @@
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::PresenceDto;
+use crate::CallerContext;
+
+/// What a client receives when its event stream opens (Socket.IO `ready`, the first event of a gRPC
+/// `Subscribe` stream): who it is, where its stored stream stands, and which contacts are online. One type
+/// for both transports, so they cannot drift.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadyDto {
+    /// The connected user.
+    pub user_id: Uuid,
+    /// Their tenant.
+    pub tenant_id: Uuid,
+    /// The user's latest stored position; live events after `ready` are newer.
+    pub event_seq: i64,
+    /// The contacts online now (a later `presence` event supersedes an entry).
+    pub presence: Vec<PresenceDto>,
+}
+
+impl ReadyDto {
+    /// `ready` for `caller` at `event_seq`, with the contacts online now.
+    pub fn new(caller: &CallerContext, event_seq: i64, presence: Vec<PresenceDto>) -> Self {
+        Self { user_id: caller.user.as_uuid(), tenant_id: caller.tenant.as_uuid(), event_seq, presence }
+    }
+}
 
 /// One server event as clients receive it: `{ eventSeq, type, data }`, emitted under `type`.
 /// Ephemeral events (`typing`, `presence`) are not stored and have no `eventSeq`.

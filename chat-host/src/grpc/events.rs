@@ -7,7 +7,7 @@
 //! Like a socket, an open stream counts for presence: `ready` lists the contacts online, and the
 //! caller's contacts see them online while it lasts.
 
-use chat_application::dto::SyncInput;
+use chat_application::dto::{ReadyDto, SyncInput};
 use chat_application::{CallerContext, ConnectionId};
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -20,7 +20,6 @@ use super::caller::authenticate;
 use super::proto::{self, event_service_server::EventService};
 use super::status::{invalid_field, status_of};
 use super::subscribers::{Ended, Refused, Subscription};
-use crate::socket::ready_payload;
 use crate::state::ChatState;
 
 /// Events queued towards one client's HTTP/2 stream.
@@ -117,7 +116,7 @@ async fn stream_events(
             Vec::new()
         }
     };
-    let ready = ready_payload(&caller, event_seq, &online);
+    let ready = json!(ReadyDto::new(&caller, event_seq, online));
     if tx.send(Ok(ephemeral("ready", &ready))).await.is_ok() {
         forward_live(&mut live, replayed, &tx).await;
     }

@@ -1,10 +1,10 @@
-use chat_application::dto::{PresenceDto, SyncInput};
+use chat_application::dto::{PresenceDto, ReadyDto, SyncInput};
 use chat_application::{CallerContext, ConnectionId};
 use std::time::Duration;
 
 use chat_infrastructure::realtime::{SocketStream, close_lagging, user_room};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use socketioxide::extract::SocketRef;
 use socketioxide::socket::DisconnectReason;
 use socketioxide::{SendError, SocketError, SocketIo};
@@ -152,20 +152,9 @@ pub(crate) async fn on_connect(s: SocketRef, io: SocketIo, state: ChatState) {
     };
     // Read last, right before `ready`, so that `presence` events after `ready` are newer than the snapshot.
     let presence = presence_on_connect(&s, &state, caller, &connection).await;
-    if let Err(e) = emit_waiting(&s, "ready", &ready_payload(caller, event_seq, &presence)).await {
+    if let Err(e) = emit_waiting(&s, "ready", &ReadyDto::new(caller, event_seq, presence)).await {
         tracing::debug!(error = %e, "could not emit ready");
     }
-}
-
-/// `ready`'s payload, the same for a socket and a gRPC event stream: who is connected, the event
-/// position, and the contacts online now.
-pub(crate) fn ready_payload(caller: &CallerContext, event_seq: i64, presence: &[PresenceDto]) -> Value {
-    json!({
-        "userId": caller.user,
-        "tenantId": caller.tenant,
-        "eventSeq": event_seq,
-        "presence": presence,
-    })
 }
 
 /// Records the socket for presence (announcing the user to their contacts if it is their first socket)

@@ -37,7 +37,6 @@ use crate::config::HostLimits;
 use crate::state::ChatState;
 
 pub use connect::HandshakeAuth;
-pub(crate) use connect::ready_payload;
 pub use events::{AckError, AckReply, CLIENT_EVENTS, ConversationReadInput, decode_payload};
 pub use expiry::{SESSION_EXPIRED, SESSION_REFRESH};
 
