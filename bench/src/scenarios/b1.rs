@@ -79,14 +79,24 @@ pub(super) async fn run(suite: &Suite) -> anyhow::Result<BenchResult> {
     Ok(BenchResult::new("B1", suite, params, &samples, notes))
 }
 
+/// Runs `b1_send`: the binary of this runner's profile when it is built (`cargo build --all-targets` builds
+/// it, with the features of the rest of the workspace), else through `cargo run` (which builds it, with the
+/// features of `chat-infrastructure` alone).
 async fn run_example(suite: &Suite, messages: usize) -> anyhow::Result<String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut cmd = tokio::process::Command::new(cargo);
-    cmd.args(["run", "-q", "-p", "chat-infrastructure", "--example", "b1_send"]).current_dir(&suite.env.root);
-    if suite.env.bin_dir.file_name().and_then(|n| n.to_str()) == Some("release") {
-        cmd.arg("--release");
-    }
-    cmd.args(["--", "--messages", &messages.to_string()]);
+    let built = suite.env.bin_dir.join("examples").join("b1_send");
+    let mut cmd = if built.exists() {
+        tokio::process::Command::new(&built)
+    } else {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut cmd = tokio::process::Command::new(cargo);
+        cmd.args(["run", "-q", "-p", "chat-infrastructure", "--example", "b1_send"]);
+        if suite.env.bin_dir.file_name().and_then(|n| n.to_str()) == Some("release") {
+            cmd.arg("--release");
+        }
+        cmd.arg("--");
+        cmd
+    };
+    cmd.current_dir(&suite.env.root).args(["--messages", &messages.to_string()]);
     let out = cmd.stdin(Stdio::null()).kill_on_drop(true).output().await.context("running cargo")?;
     if !out.status.success() {
         bail!("{}", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("no output"));
