@@ -9,7 +9,7 @@ use crate::conversation::{Conversation, ConversationKind, LastMessage};
 use crate::error::WorkError;
 use crate::group::{ChatGroup, GroupDetails};
 use crate::ids::{ConversationId, MessageId, Seq, TenantId, UserId};
-use crate::message::{ClientMessageId, Message, MessageText, NewMessage};
+use crate::message::{ClientMessageId, Message, MessagePageQuery, MessageText, NewMessage, PageOrder};
 use crate::messaging::{MessagingManager, SendMessage, SendTarget, Sent};
 use crate::text::PersonName;
 use crate::uow::{BoxFuture, Committed, Transaction};
@@ -235,4 +235,25 @@ pub async fn create_group(
 pub fn sorted<T: Ord>(mut values: Vec<T>) -> Vec<T> {
     values.sort();
     values
+}
+
+/// A conversation's history as `viewer` sees it, oldest first (up to 1,000 messages).
+pub async fn history(
+    repos: &Repositories,
+    tenant: TenantId,
+    conversation: ConversationId,
+    viewer: UserId,
+) -> Vec<Message> {
+    let query = MessagePageQuery {
+        tenant,
+        conversation,
+        viewer,
+        after: Seq::ZERO,
+        before: None,
+        from: None,
+        to: None,
+        order: PageOrder::OldestFirst,
+        limit: 1000,
+    };
+    repos.messages.page(&query).await.expect("a history page")
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chat_domain::conversation::{Conversation, ConversationKind, LastMessage};
 use chat_domain::event::DomainEvent;
-use chat_domain::message::{MessagePageQuery, MessageSearchQuery, PageOrder};
+use chat_domain::message::MessageSearchQuery;
 use chat_domain::messaging::{MessagingManager, SendTarget};
 use chat_domain::testing::fixtures::{self, at, seed_user, send, send_cmd};
 use chat_domain::uow::Transaction;
@@ -406,21 +406,7 @@ async fn units_of_one_batch_share_counters_and_a_failed_one_gives_its_values_bac
             assert_eq!(positions, handed_out, "{name}: {user}'s stored positions are exactly those handed out");
         }
         // The failed unit's message is not in the history; the others are, in order.
-        let history = repos
-            .messages
-            .page(&MessagePageQuery {
-                tenant,
-                conversation: c,
-                viewer: a,
-                after: Seq::ZERO,
-                before: None,
-                from: None,
-                to: None,
-                order: PageOrder::OldestFirst,
-                limit: 100,
-            })
-            .await
-            .expect("history");
+        let history = fixtures::history(&repos, tenant, c, a).await;
         let texts: Vec<&str> = history.iter().filter_map(|m| m.text().map(|t| t.as_str())).collect();
         assert!(!texts.contains(&"lost"), "{name}: the failed unit's message is not stored: {texts:?}");
         assert_eq!(texts, vec!["open", "two", "three", "four"], "{name}: history");
@@ -456,6 +442,9 @@ async fn only_keyed_messages_enter_the_idempotency_index() {
         }
     };
     assert_eq!(count("SELECT COUNT(*) FROM messages").await, 2);
+    // The index is partial (a full one would hold both rows), and it holds the keyed message.
+    let partial = "SELECT \"partial\" FROM pragma_index_list('messages') WHERE name = 'ux_messages_client_id'";
+    assert_eq!(count(partial).await, 1, "ux_messages_client_id is a partial index");
     assert_eq!(
         count("SELECT COUNT(*) FROM messages INDEXED BY ux_messages_client_id WHERE client_message_id IS NOT NULL")
             .await,

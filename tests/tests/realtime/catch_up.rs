@@ -119,11 +119,7 @@ async fn a_position_ahead_of_the_stream_requires_a_resync_or_returns_nothing() {
 async fn a_replay_larger_than_the_socket_buffer_leaves_no_gap_while_live_events_flow() {
     const STORED: usize = 120;
     const LIVE: usize = 30;
-    let app = spawn_app_with(|c| {
-        c.limits.socket_buffer_packets = 8;
-        c.rate_limits.send = RateLimit::per_second(10_000, 10_000);
-    })
-    .await;
+    let app = small_buffer_app().await;
     let alice = TestUser::new("alice");
     let bob = TestUser::new("bob");
     app.touch(&alice).await;
@@ -275,11 +271,7 @@ impl PollingClient {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_disconnected_rather_than_skipped() {
     const SENT: usize = 20;
-    let app = spawn_app_with(|c| {
-        c.limits.socket_buffer_packets = 8;
-        c.rate_limits.send = RateLimit::per_second(10_000, 10_000);
-    })
-    .await;
+    let app = small_buffer_app().await;
     let alice = TestUser::new("alice");
     let bob = TestUser::new("bob");
     app.touch(&alice).await;
@@ -325,4 +317,13 @@ async fn a_client_that_stops_reading_is_disconnected_rather_than_skipped() {
     for text in &texts[received.len()..] {
         assert_eq!(socket.next("message.created").await["data"]["text"], text.as_str());
     }
+}
+
+/// A server whose sockets buffer 8 packets, with no practical send limit.
+async fn small_buffer_app() -> chat_tests::TestApp {
+    spawn_app_with(|c| {
+        c.limits.socket_buffer_packets = 8;
+        c.rate_limits.send = RateLimit::per_second(10_000, 10_000);
+    })
+    .await
 }

@@ -8,12 +8,12 @@ use crate::error::{DomainError, WorkError};
 use crate::event::DomainEvent;
 use crate::group::{ChatGroup, GroupRole, LeaveOutcome};
 use crate::ids::{ConversationId, EventSeq, MessageId, Seq, TenantId, UserId};
-use crate::message::{DeleteScope, Message, MessagePageQuery, PageOrder};
+use crate::message::DeleteScope;
 use crate::messaging::{Actor, GroupChange, MessagingManager, SendTarget};
 use crate::settings::{MessageDeletion, TenantSettings};
 
 use super::super::fixtures::{
-    at, commit, create_group, key, refused, seed_users, send, send_cmd, send_refused, tenant, text,
+    at, commit, create_group, history, key, refused, seed_users, send, send_cmd, send_refused, tenant, text,
 };
 
 fn manager() -> MessagingManager {
@@ -62,21 +62,6 @@ async fn mark_read(
     commit(repos, move |tx| Box::pin(async move { manager().mark_read(tx, t, user, c, up_to, at(secs)).await }))
         .await
         .value
-}
-
-async fn history(repos: &Repositories, t: TenantId, c: ConversationId, viewer: UserId) -> Vec<Message> {
-    let query = MessagePageQuery {
-        tenant: t,
-        conversation: c,
-        viewer,
-        after: Seq::ZERO,
-        before: None,
-        from: None,
-        to: None,
-        order: PageOrder::OldestFirst,
-        limit: 1000,
-    };
-    repos.messages.page(&query).await.unwrap()
 }
 
 async fn unread(repos: &Repositories, t: TenantId, c: ConversationId, user: UserId) -> i64 {
