@@ -1,7 +1,7 @@
-use chat_application::dto::{PresenceDto, ReadyDto, SyncInput};
-use chat_application::{CallerContext, ConnectionId};
 use std::time::Duration;
 
+use chat_application::dto::{PresenceDto, ReadyDto, SyncInput};
+use chat_application::{CallerContext, ConnectionId};
 use chat_infrastructure::realtime::{SocketStream, close_lagging, user_room};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
