@@ -27,6 +27,11 @@ pub enum ServerKind {
     Node,
 }
 
+impl ServerKind {
+    /// Every server the suite knows.
+    pub const ALL: [ServerKind; 3] = [Self::Chat, Self::BareRelay, Self::Node];
+}
+
 impl fmt::Display for ServerKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -149,7 +154,8 @@ impl Server {
                     .env("CHAT_JWT_SECRET", &env.secret)
                     .env("CHAT_BLOB_DIR", dir.join("blobs"))
                     .env("CHAT_DURABILITY", "strict")
-                    .env("RUST_LOG", "warn");
+                    // `BENCH_CHAT_LOG` raises the server's log level for a look inside (its `stderr.log`).
+                    .env("RUST_LOG", std::env::var("BENCH_CHAT_LOG").unwrap_or_else(|_| "warn".to_owned()));
                 c
             }
             ServerKind::BareRelay => {

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 use bench::scenarios::{self, BenchResult, Suite, print_table, progress};
-use bench::servers::Environment;
+use bench::servers::{Environment, ServerKind};
 use clap::Parser;
 
 /// Runs the chat's benchmarks (SPEC §8) against baselines in the same run.
@@ -35,9 +35,23 @@ struct Args {
     /// 10 minutes and several GB to seed).
     #[arg(long, value_delimiter = ',')]
     b5_messages: Vec<usize>,
+    /// Comma-separated servers to run (chat-host, bare-relay, node; default all): one server alone for a
+    /// profile, or ours and one baseline.
+    #[arg(long, value_delimiter = ',', value_parser = parse_server)]
+    servers: Vec<ServerKind>,
+    /// B2 without its peak-rate search (the fixed-rate run only).
+    #[arg(long)]
+    no_peak: bool,
     /// Do not pin servers and the load generator to separate cores.
     #[arg(long)]
     no_pin: bool,
+}
+
+fn parse_server(name: &str) -> Result<ServerKind, String> {
+    ServerKind::ALL
+        .into_iter()
+        .find(|k| k.to_string() == name.trim())
+        .ok_or_else(|| format!("unknown server {name:?} (chat-host, bare-relay or node)"))
 }
 
 fn has_program(name: &str) -> bool {
@@ -146,6 +160,8 @@ async fn run(args: Args, server_core: Option<usize>) -> anyhow::Result<()> {
         clients: args.clients,
         rate: args.rate,
         b5_messages: args.b5_messages,
+        servers: args.servers,
+        no_peak: args.no_peak,
     };
     let names: Vec<String> = if args.only.is_empty() {
         scenarios::ALL.iter().map(|s| (*s).to_owned()).collect()

@@ -54,7 +54,7 @@ pub(super) async fn run(suite: &Suite) -> anyhow::Result<BenchResult> {
     let warmup = (clients as u32).max((rate * 1.0) as u32);
     let messages = warmup + (rate * seconds) as u32;
     let open = OpenLoop { rate, messages, warmup, drain: Duration::from_secs(if suite.quick { 5 } else { 15 }) };
-    let peak_search = !suite.quick;
+    let peak_search = !suite.quick && !suite.no_peak;
 
     let mut samples = Samples::default();
     samples.metric("delivery_p50_ms", "lower", Some("<= 3 ms"));
@@ -64,6 +64,7 @@ pub(super) async fn run(suite: &Suite) -> anyhow::Result<BenchResult> {
     samples.metric("ack_errors", "lower", None);
     samples.metric("unacked", "lower", None);
     samples.metric("server_cpu_s", "lower", None);
+    samples.metric("server_cpu_us_per_msg", "lower", None);
     if peak_search {
         samples.metric("peak_rate_msg_s", "higher", Some(">= 3x node"));
     }
@@ -81,6 +82,7 @@ pub(super) async fn run(suite: &Suite) -> anyhow::Result<BenchResult> {
                     samples.add_server("ack_errors", kind, r.ack_errors as f64);
                     samples.add_server("unacked", kind, r.unacked as f64);
                     samples.add_server("server_cpu_s", kind, cpu);
+                    samples.add_server("server_cpu_us_per_msg", kind, cpu * 1e6 / f64::from(open.messages.max(1)));
                     if let Some(e) = r.first_error {
                         notes.push(format!("{kind}: first error ack: {e}"));
                     }

@@ -41,6 +41,11 @@ pub struct Suite {
     pub rate: Option<f64>,
     /// Override of B5's history sizes (messages in the conversation), e.g. 1M and 10M.
     pub b5_messages: Vec<usize>,
+    /// The servers to run (all when empty): one server alone for a profile, or ours and one baseline.
+    pub servers: Vec<ServerKind>,
+    /// Skip B2's search for the peak rate: only the fixed-rate run (its server CPU per message is the
+    /// steadiest figure to compare two builds by).
+    pub no_peak: bool,
 }
 
 impl Suite {
@@ -50,6 +55,9 @@ impl Suite {
         let mut v = vec![ServerKind::Chat, ServerKind::BareRelay];
         if with_node && self.env.node_ready() {
             v.push(ServerKind::Node);
+        }
+        if !self.servers.is_empty() {
+            v.retain(|k| self.servers.contains(k));
         }
         if round % 2 == 1 {
             v.reverse();
