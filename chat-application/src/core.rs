@@ -17,6 +17,7 @@ use crate::error::{AppError, FieldError};
 use crate::options::ChatOptions;
 use crate::rate_limit::{RateLimitKind, RateLimiter};
 use crate::realtime::{RealTimeChatMessageSender, RealtimeEvent, realtime_event_with};
+use crate::tenant_settings::TenantSettingsCache;
 use crate::users::UserDirectory;
 
 /// The shared state behind every service (one per module).
@@ -28,6 +29,7 @@ pub(crate) struct Core {
     pub options: ChatOptions,
     pub manager: MessagingManager,
     pub directory: Arc<dyn UserDirectory>,
+    pub settings_cache: TenantSettingsCache,
 }
 
 impl Core {
@@ -40,8 +42,10 @@ impl Core {
         self.limiter.admit(caller.tenant, caller.user, kind)
     }
 
+    /// The tenant's settings as the services act on them: a copy at most
+    /// [`ChatOptions::tenant_settings_ttl`] old (see `tenant_settings`).
     pub async fn tenant_settings(&self, tenant: TenantId) -> Result<TenantSettings, AppError> {
-        Ok(self.repos.settings.tenant(tenant).await?)
+        Ok(self.settings_cache.get(self.repos.settings.as_ref(), tenant, self.now()).await?)
     }
 
     /// Runs a unit of work; returns its value and events without delivering them.

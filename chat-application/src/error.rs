@@ -64,6 +64,13 @@ pub enum AppError {
         /// What conflicts.
         message: String,
     },
+    /// The server is over its write capacity and refused the call before doing anything; the same call
+    /// (with the same `clientMessageId`, for a send) may succeed after `retry_after`.
+    #[error("the server is overloaded; retry after {} ms", .retry_after.as_millis())]
+    Overloaded {
+        /// How long to wait before trying again.
+        retry_after: Duration,
+    },
     /// Storage failed. The message is for logs only; clients get a generic answer.
     #[error("internal error: {source}")]
     Internal {
@@ -94,7 +101,7 @@ impl AppError {
     }
 
     /// The stable machine-readable code (`chat.not_found`, `chat.forbidden`, `chat.disabled`,
-    /// `chat.validation`, `chat.rate_limited`, `chat.conflict`, `chat.internal`).
+    /// `chat.validation`, `chat.rate_limited`, `chat.conflict`, `chat.overloaded`, `chat.internal`).
     pub fn code(&self) -> &'static str {
         match self {
             AppError::NotFound { .. } => "chat.not_found",
@@ -103,6 +110,7 @@ impl AppError {
             AppError::Validation { .. } => "chat.validation",
             AppError::RateLimited { .. } => "chat.rate_limited",
             AppError::Conflict { .. } => "chat.conflict",
+            AppError::Overloaded { .. } => "chat.overloaded",
             AppError::Internal { .. } => "chat.internal",
         }
     }
@@ -115,7 +123,16 @@ impl AppError {
             AppError::Validation { .. } => 400,
             AppError::RateLimited { .. } => 429,
             AppError::Conflict { .. } => 409,
+            AppError::Overloaded { .. } => 503,
             AppError::Internal { .. } => 500,
+        }
+    }
+
+    /// How long the caller should wait before the same call can succeed (rate limited, overloaded).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            AppError::RateLimited { retry_after } | AppError::Overloaded { retry_after } => Some(*retry_after),
+            _ => None,
         }
     }
 
@@ -169,6 +186,7 @@ impl From<RepositoryError> for AppError {
     fn from(error: RepositoryError) -> Self {
         match error {
             RepositoryError::Conflict(message) => AppError::Conflict { message },
+            RepositoryError::Overloaded { retry_after } => AppError::Overloaded { retry_after },
             source @ RepositoryError::Storage(_) => AppError::Internal { source },
         }
     }

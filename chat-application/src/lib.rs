@@ -97,6 +97,7 @@ mod rate_limit;
 pub mod realtime;
 mod services;
 pub mod sniff;
+mod tenant_settings;
 pub mod users;
 
 pub use blob::{BlobError, BlobKey, BlobStore, ByteStream};
@@ -104,7 +105,7 @@ pub use caller::CallerContext;
 pub use chat_domain::Repositories;
 pub use error::{AppError, FieldError};
 pub use module::{ChatModule, ChatModuleBuilder};
-pub use options::{ChatOptions, RateLimit, RateLimitOptions};
+pub use options::{ChatOptions, DEFAULT_TENANT_SETTINGS_TTL, RateLimit, RateLimitOptions};
 pub use presence::{ConnectionId, InMemoryPresenceTracker, PresenceTracker};
 pub use rate_limit::{GovernorRateLimiter, RateLimitKind, RateLimiter, UnlimitedRateLimiter};
 pub use realtime::{NoopChatMessageSender, RealTimeChatMessageSender, RealtimeEvent, SenderError};

@@ -16,6 +16,7 @@ use crate::services::{
     AttachmentAppService, ChatUserAppService, ContactAppService, ConversationAppService, GroupAppService,
     PresenceAppService, SettingsAppService, SyncAppService,
 };
+use crate::tenant_settings::TenantSettingsCache;
 use crate::users::{NoUserDirectory, UserDirectory};
 
 /// The chat module: every application service over one store. Cheap to clone; hosts keep one and hand
@@ -185,6 +186,7 @@ impl ChatModuleBuilder {
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             limiter: rate_limiter,
             manager: MessagingManager::new(options.policy()),
+            settings_cache: TenantSettingsCache::new(options.tenant_settings_ttl),
             options,
             directory: self.directory.unwrap_or_else(|| Arc::new(NoUserDirectory)),
         });

@@ -48,6 +48,9 @@ impl Default for RateLimitOptions {
     }
 }
 
+/// How long a tenant's settings are reused by default (see [`ChatOptions::tenant_settings_ttl`]).
+pub const DEFAULT_TENANT_SETTINGS_TTL: Duration = Duration::from_secs(5);
+
 /// Limits and defaults of the application layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatOptions {
@@ -60,6 +63,10 @@ pub struct ChatOptions {
     /// Per-user rate limits, used by [`GovernorRateLimiter`](crate::GovernorRateLimiter) when the module
     /// builds its default limiter.
     pub rate_limits: RateLimitOptions,
+    /// How long the services reuse a tenant's settings before reading them again (default 5 s; zero reads
+    /// them on every call). A change made through this module applies at once; other processes sharing
+    /// the database see it within this time.
+    pub tenant_settings_ttl: Duration,
 }
 
 impl Default for ChatOptions {
@@ -70,6 +77,7 @@ impl Default for ChatOptions {
             max_group_members: policy.max_group_members,
             max_attachments: policy.max_attachments,
             rate_limits: RateLimitOptions::default(),
+            tenant_settings_ttl: DEFAULT_TENANT_SETTINGS_TTL,
         }
     }
 }

@@ -106,6 +106,13 @@ pub enum RepositoryError {
     /// The storage itself failed (connection, I/O, corruption).
     #[error("storage error: {0}")]
     Storage(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The store is over its write capacity and refused the write before doing anything (admission
+    /// control); the same write may succeed after `retry_after`.
+    #[error("the store is overloaded; retry after {} ms", .retry_after.as_millis())]
+    Overloaded {
+        /// How long to wait before trying again.
+        retry_after: std::time::Duration,
+    },
 }
 
 impl RepositoryError {

@@ -7,7 +7,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-pub use chat_application::{RateLimit, RateLimitOptions};
+pub use chat_application::{DEFAULT_TENANT_SETTINGS_TTL, RateLimit, RateLimitOptions};
 pub use chat_infrastructure::persistence::{DatabaseConfig, Durability};
 pub use chat_infrastructure::realtime::OutboxRelayOptions;
 
@@ -117,6 +117,10 @@ impl Default for HostLimits {
     }
 }
 
+/// The default of [`Config::write_queue_limit`]: far above a healthy queue's wait (milliseconds), low
+/// enough that an accepted send is answered long before clients' usual acknowledgement timeouts.
+pub const DEFAULT_WRITE_QUEUE_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How long events are kept for catch-up unless configured otherwise: a week.
 pub const DEFAULT_EVENT_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
@@ -155,6 +159,13 @@ pub struct Config {
     /// How long stored events are kept for catch-up (`sync`, `auth.afterEventSeq`); older ones are pruned
     /// while the server runs, and a client behind them is told to resync. `None` keeps them for ever.
     pub event_retention: Option<std::time::Duration>,
+    /// How long a tenant's settings are reused before they are read again (`CHAT_TENANT_SETTINGS_TTL_MS`):
+    /// the time other nodes take to see a change.
+    pub tenant_settings_ttl: std::time::Duration,
+    /// Admission control (`CHAT_WRITE_QUEUE_LIMIT_MS`): while the store's group-commit queue makes writes
+    /// wait longer than this, new writes are refused with `chat.overloaded` (503, `Retry-After`) instead of
+    /// queueing behind them. `None` queues every write.
+    pub write_queue_limit: Option<std::time::Duration>,
 }
 
 impl fmt::Debug for Config {
@@ -174,6 +185,8 @@ impl fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("rate_limits", &self.rate_limits)
             .field("outbox_relay", &self.outbox_relay)
+            .field("tenant_settings_ttl", &self.tenant_settings_ttl)
+            .field("write_queue_limit", &self.write_queue_limit)
             .finish_non_exhaustive()
     }
 }
@@ -201,6 +214,8 @@ impl Default for Config {
             shutdown_grace: std::time::Duration::from_secs(30),
             outbox_relay: OutboxRelayOptions::default(),
             event_retention: Some(DEFAULT_EVENT_RETENTION),
+            tenant_settings_ttl: DEFAULT_TENANT_SETTINGS_TTL,
+            write_queue_limit: Some(DEFAULT_WRITE_QUEUE_LIMIT),
         }
     }
 }

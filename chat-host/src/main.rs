@@ -117,6 +117,14 @@ struct Options {
     /// How many seconds stored events are kept for catch-up (`sync`, `afterEventSeq`); 0 keeps them for ever.
     #[arg(long, env = "CHAT_EVENT_RETENTION", default_value_t = 7 * 24 * 3600, global = true)]
     event_retention: u64,
+    /// How long (ms) a tenant's settings are reused before they are read again: the time other nodes take
+    /// to see a change; 0 reads them on every call.
+    #[arg(long, env = "CHAT_TENANT_SETTINGS_TTL_MS", default_value_t = 5000, global = true)]
+    tenant_settings_ttl_ms: u64,
+    /// Admission control: while writes wait longer than this (ms) in the store's queue, new ones are
+    /// refused with `chat.overloaded` (503, `Retry-After`); 0 queues every write.
+    #[arg(long, env = "CHAT_WRITE_QUEUE_LIMIT_MS", default_value_t = 2000, global = true)]
+    write_queue_limit_ms: u64,
     /// Log format: `text` or `json`.
     #[arg(long, env = "CHAT_LOG_FORMAT", default_value = "text", global = true)]
     log_format: LogFormat,
@@ -159,6 +167,9 @@ impl Options {
             blob_dir: self.blob_dir,
             allowed_origins: self.allowed_origins.as_deref().map(AllowedOrigins::parse).unwrap_or_default(),
             event_retention: (self.event_retention > 0).then(|| Duration::from_secs(self.event_retention)),
+            tenant_settings_ttl: Duration::from_millis(self.tenant_settings_ttl_ms),
+            write_queue_limit: (self.write_queue_limit_ms > 0)
+                .then(|| Duration::from_millis(self.write_queue_limit_ms)),
             limits: HostLimits {
                 max_sockets_per_user: self.max_sockets_per_user.max(1),
                 socket_buffer_packets: self.socket_buffer_packets.max(16),

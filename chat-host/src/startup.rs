@@ -119,7 +119,7 @@ impl Application {
     /// sender (behind the event bus in cluster mode), builds the router and binds the listener.
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let bus_config = BusConfig::parse(config.bus_url.as_deref())?;
-        let store = open_store(&config.database).await?;
+        let store = open_store(&config.database, config.write_queue_limit).await?;
         let jwt = Arc::new(JwtAuth::from_config(&config)?);
         if jwt.is_development() {
             tracing::warn!(
@@ -176,7 +176,11 @@ impl Application {
         let blobs = LocalFileBlobStore::open(&config.blob_dir)
             .await
             .map_err(|source| StartupError::BlobDir { dir: config.blob_dir.clone(), source })?;
-        let options = ChatOptions { rate_limits: config.rate_limits, ..ChatOptions::default() };
+        let options = ChatOptions {
+            rate_limits: config.rate_limits,
+            tenant_settings_ttl: config.tenant_settings_ttl,
+            ..ChatOptions::default()
+        };
         let mut chat =
             ChatModule::builder(store.repositories).sender(sender).blob_store(Arc::new(blobs)).options(options);
         // Cluster mode: presence is counted in Redis, so that every node sees every node's sockets.

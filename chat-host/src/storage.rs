@@ -1,6 +1,7 @@
 //! Opening the configured store: the in-memory store (`memory:`), or SQLite / PostgreSQL through sea-orm.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chat_domain::Repositories;
@@ -34,7 +35,11 @@ impl std::fmt::Debug for OpenedStore {
 }
 
 /// Opens the store a configuration names, running migrations, and logs the effective settings.
-pub async fn open_store(database: &DatabaseConfig) -> Result<OpenedStore, StoreError> {
+/// `write_queue_limit`: admission control of the store's writer (see `Config::write_queue_limit`).
+pub async fn open_store(
+    database: &DatabaseConfig,
+    write_queue_limit: Option<Duration>,
+) -> Result<OpenedStore, StoreError> {
     if is_memory_url(&database.url) {
         tracing::warn!("using the in-memory store: nothing is kept across restarts");
         return Ok(OpenedStore {
@@ -42,7 +47,7 @@ pub async fn open_store(database: &DatabaseConfig) -> Result<OpenedStore, StoreE
             readiness: Arc::new(AlwaysReady),
         });
     }
-    let store = connect(database, true).await?;
+    let store = connect(database, true, write_queue_limit).await?;
     for (name, value) in store.effective_settings() {
         tracing::info!(setting = %name, %value, "database setting in force");
     }
@@ -55,7 +60,7 @@ pub async fn migrate(database: &DatabaseConfig) -> Result<(), StoreError> {
     if is_memory_url(&database.url) {
         return Ok(());
     }
-    connect(database, true).await.map(|_| ())
+    connect(database, true, None).await.map(|_| ())
 }
 
 /// Checks the store's consistency without changing anything (for `chat-host check`); the in-memory store
@@ -64,13 +69,18 @@ pub async fn check_integrity(database: &DatabaseConfig) -> Result<IntegrityRepor
     if is_memory_url(&database.url) {
         return Ok(IntegrityReport::default());
     }
-    let store = connect(database, false).await?;
+    let store = connect(database, false, None).await?;
     store.check_integrity(None).await.map_err(|source| StoreError { url: redact_url(&database.url), source })
 }
 
-async fn connect(database: &DatabaseConfig, migrate: bool) -> Result<SeaOrmChatStore, StoreError> {
+async fn connect(
+    database: &DatabaseConfig,
+    migrate: bool,
+    max_queue_delay: Option<Duration>,
+) -> Result<SeaOrmChatStore, StoreError> {
     let mut options = StoreOptions::from_config(database.clone());
     options.migrate = migrate;
+    options.max_queue_delay = max_queue_delay;
     SeaOrmChatStore::connect(options).await.map_err(|source| StoreError { url: redact_url(&database.url), source })
 }
 

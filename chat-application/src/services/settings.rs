@@ -97,6 +97,8 @@ impl SettingsAppService {
         }
         if let Some(settings) = tenant_update {
             repos.settings.save_tenant(caller.tenant, &settings).await?;
+            // After the save: a read that starts now must see the new settings, not keep the old ones.
+            self.core.settings_cache.invalidate(caller.tenant);
         }
         self.read(caller).await
     }

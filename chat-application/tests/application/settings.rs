@@ -4,7 +4,11 @@ use chat_application::dto::{
 };
 use chat_domain::{ConversationId, MessageId};
 
-use crate::support::{app, code, field};
+use std::sync::Arc;
+
+use chat_application::{ChatOptions, UnlimitedRateLimiter};
+
+use crate::support::{app, app_over, app_with, code, field};
 
 fn tenant_change(change: UpdateTenantSettingsInput) -> UpdateChatSettingsInput {
     UpdateChatSettingsInput { tenant: Some(change), ..Default::default() }
@@ -66,14 +70,37 @@ async fn disabled_chat_refuses_sends() {
     let app = app();
     let (me, you) = (app.user("me").await, app.user("you").await);
     let admin = app.user("admin").await.as_tenant_admin();
+    // A send first, so that the module holds the tenant's settings when they change.
+    app.send(&me, &you, "before").await;
+    let delivered = app.sender.events().len();
     let off = UpdateTenantSettingsInput { chat_enabled: Some(false), ..Default::default() };
     app.chat.settings().update_settings(&admin, tenant_change(off)).await.unwrap();
     let refused = app.try_send(&me, &you, "hello?").await;
-    assert_eq!(code(refused), "chat.disabled");
-    assert!(app.sender.events().is_empty());
+    assert_eq!(code(refused), "chat.disabled", "a change made through the module applies at once");
+    assert_eq!(app.sender.events().len(), delivered, "nothing was sent");
     let on = UpdateTenantSettingsInput { chat_enabled: Some(true), ..Default::default() };
     app.chat.settings().update_settings(&admin, tenant_change(on)).await.unwrap();
     assert!(app.try_send(&me, &you, "hello").await.is_ok());
+}
+
+/// Two modules over one store, as two nodes of a cluster over one database: a change made through one
+/// reaches the other when its copy of the tenant's settings expires (`tenant_settings_ttl`), not later.
+#[tokio::test]
+async fn another_module_sees_a_change_within_the_settings_time_to_live() {
+    let ttl = std::time::Duration::from_secs(5);
+    let options = || ChatOptions { tenant_settings_ttl: ttl, ..Default::default() };
+    let first = app_with(|b| b.rate_limiter(Arc::new(UnlimitedRateLimiter)).options(options()));
+    let second = app_over(first.repos.clone(), |b| b.rate_limiter(Arc::new(UnlimitedRateLimiter)).options(options()));
+    let (me, you) = (first.user("me").await, first.user("you").await);
+    let admin = first.user("admin").await.as_tenant_admin();
+    second.send(&me, &you, "the second module reads the settings").await;
+    let off = UpdateTenantSettingsInput { chat_enabled: Some(false), ..Default::default() };
+    first.chat.settings().update_settings(&admin, tenant_change(off)).await.unwrap();
+    assert_eq!(code(first.try_send(&me, &you, "refused here").await), "chat.disabled");
+    // `try_send` moves the second module's clock on by a second per send.
+    assert!(second.try_send(&me, &you, "still within its copy's time").await.is_ok());
+    second.clock.advance(chrono::Duration::from_std(ttl).unwrap());
+    assert_eq!(code(second.try_send(&me, &you, "refused there too").await), "chat.disabled");
 }
 
 #[tokio::test]

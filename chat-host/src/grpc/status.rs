@@ -12,12 +12,12 @@ use crate::http::problem::{problem_of, retry_after_ms};
 
 /// The metadata key (sent as a trailer) carrying the stable error code.
 pub const CODE_KEY: &str = "chat-code";
-/// The metadata key carrying how long a rate-limited caller should wait, in milliseconds.
+/// The metadata key carrying how long a rate-limited or refused caller should wait, in milliseconds.
 pub const RETRY_AFTER_MS_KEY: &str = "retry-after-ms";
 
 /// The gRPC code of an application error: validation -> INVALID_ARGUMENT, forbidden (and chat disabled)
 /// -> PERMISSION_DENIED, not found -> NOT_FOUND, rate limited -> RESOURCE_EXHAUSTED, conflict ->
-/// FAILED_PRECONDITION, internal -> INTERNAL.
+/// FAILED_PRECONDITION, overloaded -> UNAVAILABLE (retryable), internal -> INTERNAL.
 pub fn code_of(error: &AppError) -> Code {
     match error {
         AppError::Validation { .. } => Code::InvalidArgument,
@@ -27,6 +27,7 @@ pub fn code_of(error: &AppError) -> Code {
         // Every conflict the services report is a state that forbids the action (a deleted message, an
         // existing member), not a create that found its resource already there.
         AppError::Conflict { .. } => Code::FailedPrecondition,
+        AppError::Overloaded { .. } => Code::Unavailable,
         AppError::Internal { .. } => Code::Internal,
     }
 }
@@ -40,8 +41,8 @@ pub fn status_of(error: AppError) -> Status {
     let problem = problem_of(&error);
     let mut status = Status::new(code_of(&error), problem.detail);
     status.metadata_mut().insert(CODE_KEY, MetadataValue::from_static(problem.code));
-    if let AppError::RateLimited { retry_after } = &error {
-        status.metadata_mut().insert(RETRY_AFTER_MS_KEY, MetadataValue::from(retry_after_ms(*retry_after)));
+    if let Some(retry_after) = error.retry_after() {
+        status.metadata_mut().insert(RETRY_AFTER_MS_KEY, MetadataValue::from(retry_after_ms(retry_after)));
     }
     status
 }
@@ -83,6 +84,7 @@ mod tests {
                 "chat.rate_limited",
             ),
             (AppError::Conflict { message: "deleted".into() }, Code::FailedPrecondition, "chat.conflict"),
+            (AppError::Overloaded { retry_after: Duration::from_millis(800) }, Code::Unavailable, "chat.overloaded"),
         ];
         for (error, code, chat_code) in cases {
             let status = status_of(error);
@@ -99,8 +101,10 @@ mod tests {
     }
 
     #[test]
-    fn rate_limits_say_when_to_retry() {
+    fn rate_limits_and_overload_say_when_to_retry() {
         let status = status_of(AppError::RateLimited { retry_after: Duration::from_millis(1500) });
         assert_eq!(status.metadata().get(RETRY_AFTER_MS_KEY).and_then(|v| v.to_str().ok()), Some("1500"));
+        let status = status_of(AppError::from(RepositoryError::Overloaded { retry_after: Duration::from_millis(800) }));
+        assert_eq!(status.metadata().get(RETRY_AFTER_MS_KEY).and_then(|v| v.to_str().ok()), Some("800"));
     }
 }

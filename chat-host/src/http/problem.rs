@@ -170,7 +170,13 @@ pub fn problem_of(error: &AppError) -> Problem {
         }
         AppError::RateLimited { retry_after } => {
             let mut p = Problem::new(status, error.code(), "too many requests; retry later");
-            p.retry_after_ms = Some(u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX).max(1));
+            p.retry_after_ms = Some(retry_after_ms(*retry_after));
+            p
+        }
+        AppError::Overloaded { retry_after } => {
+            let mut p =
+                Problem::new(status, error.code(), "the server is over capacity; nothing was done, retry later");
+            p.retry_after_ms = Some(retry_after_ms(*retry_after));
             p
         }
         _ => Problem::new(status, error.code(), error.to_string()),
@@ -202,7 +208,7 @@ impl IntoResponse for AuthError {
     }
 }
 
-/// How long a rate-limited caller should wait, rounded up to whole milliseconds.
+/// How long a rate-limited or refused caller should wait, rounded up to whole milliseconds.
 pub fn retry_after_ms(retry_after: Duration) -> u64 {
     u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX).max(1)
 }

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use chat_application::dto::{PresenceDto, ReadyDto, SyncInput};
-use chat_application::{CallerContext, ConnectionId};
+use chat_application::{AppError, CallerContext, ConnectionId};
 use chat_infrastructure::realtime::{SocketStream, close_lagging, user_room};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use super::{events, expiry};
 use crate::auth::{AuthError, Credentials};
 use crate::http::origin::origin_allowed;
+use crate::http::problem::retry_after_ms;
 use crate::state::ChatState;
 
 /// The handshake's `auth` object.
@@ -45,8 +46,27 @@ pub(crate) enum ConnectRefused {
     Unauthorized(AuthError),
     #[error("too many sockets for this user (at most {0})")]
     TooManySockets(usize),
+    #[error("server overloaded; retry after {0} ms")]
+    Overloaded(u64),
     #[error("internal error")]
     Internal,
+}
+
+impl ConnectRefused {
+    /// Why refreshing the user at connect failed, as the client is told: an overloaded store is a reason
+    /// to come back later (logged as a warning), anything else an internal error (logged as one).
+    fn of_user_refresh(error: &AppError) -> Self {
+        match error {
+            AppError::Overloaded { retry_after } => {
+                tracing::warn!(error = %error, "socket refused at connect: the store is overloaded");
+                Self::Overloaded(retry_after_ms(*retry_after))
+            }
+            other => {
+                tracing::error!(error = %other, "could not refresh the user at socket connect");
+                Self::Internal
+            }
+        }
+    }
 }
 
 /// The connect middleware: origin, authentication, user refresh, socket limit.
@@ -75,10 +95,7 @@ async fn check(s: &SocketRef, io: &SocketIo, state: &ChatState, auth: serde_json
     let session =
         state.authenticator().authenticate_session(credentials).await.map_err(ConnectRefused::Unauthorized)?;
     let caller = session.caller;
-    state.sync_caller(&caller).await.map_err(|e| {
-        tracing::error!(error = %e, "could not refresh the user at socket connect");
-        ConnectRefused::Internal
-    })?;
+    state.sync_caller(&caller).await.map_err(|e| ConnectRefused::of_user_refresh(&e))?;
     let max = state.limits().max_sockets_per_user;
     if let Some(ns) = io.of("/")
         && ns.to(user_room(caller.tenant, caller.user)).sockets().len() >= max
@@ -246,5 +263,21 @@ async fn emit_waiting(s: &SocketRef, name: &str, payload: &(impl Serialize + ?Si
             }
             result => return result,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_domain::RepositoryError;
+
+    use super::*;
+
+    #[test]
+    fn an_overloaded_store_at_connect_says_when_to_retry() {
+        let overloaded = AppError::from(RepositoryError::Overloaded { retry_after: Duration::from_millis(750) });
+        let refused = ConnectRefused::of_user_refresh(&overloaded);
+        assert_eq!(refused.to_string(), "server overloaded; retry after 750 ms");
+        let broken = AppError::from(RepositoryError::storage_msg("disk /var/db full"));
+        assert_eq!(ConnectRefused::of_user_refresh(&broken).to_string(), "internal error");
     }
 }

@@ -9,9 +9,10 @@
 //!
 //! Layout: `entities` (rows), `migration` (schema), `mapping` (rows <-> domain, the only place that does
 //! it), `queries` (reads shared by units and ports), `transaction` (the unit of work's writes), `writer`
-//! (group commit), `batch` (what one batch keeps in memory), `repositories` (read ports), `integrity`
+//! (group commit), `admission` (refusing writes while the writer's queue is too slow), `batch` (what one batch keeps in memory), `repositories` (read ports), `integrity`
 //! (consistency checks), `sql` (helpers).
 
+mod admission;
 mod batch;
 pub mod entities;
 mod integrity;

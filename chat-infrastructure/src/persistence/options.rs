@@ -66,6 +66,9 @@ pub struct StoreOptions {
     pub busy_timeout: Duration,
     /// Run the migrations when connecting (the default).
     pub migrate: bool,
+    /// Admission control: refuse writes (`RepositoryError::Overloaded`) while the group-commit queue
+    /// makes units wait longer than this; `None` (the default) queues every write however long the wait.
+    pub max_queue_delay: Option<Duration>,
 }
 
 impl StoreOptions {
@@ -79,7 +82,13 @@ impl StoreOptions {
 
     /// Default options around a database configuration.
     pub fn from_config(database: DatabaseConfig) -> Self {
-        Self { database, max_batch: Self::DEFAULT_MAX_BATCH, busy_timeout: Duration::from_secs(5), migrate: true }
+        Self {
+            database,
+            max_batch: Self::DEFAULT_MAX_BATCH,
+            busy_timeout: Duration::from_secs(5),
+            migrate: true,
+            max_queue_delay: None,
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! [`SeaOrmChatStore`]: connection, migrations, the writer task, and the unit of work.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use chat_domain::uow::{BoxFuture, Committed, UnitOfWork, Work, WorkOutput};
 use chat_domain::{RepositoryError, WorkError};
 
+use super::admission::Admission;
 use super::batch::UnitDelta;
 use super::migration::Migrator;
 use super::options::{Backend, Durability, StoreOptions, is_sqlite_memory};
@@ -51,6 +52,7 @@ struct Inner {
     db: DatabaseConnection,
     backend: Backend,
     writer: mpsc::Sender<Job>,
+    admission: Arc<Admission>,
     settings: Vec<(String, String)>,
 }
 
@@ -109,8 +111,9 @@ impl SeaOrmChatStore {
         }
         let settings = effective_settings(&db, backend, pool_size).await?;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(writer::run(db.clone(), backend, rx, options.max_batch));
-        Ok(Self { inner: Arc::new(Inner { db, backend, writer: tx, settings }) })
+        let admission = Arc::new(Admission::new(options.max_queue_delay));
+        tokio::spawn(writer::run(db.clone(), backend, rx, options.max_batch, admission.clone()));
+        Ok(Self { inner: Arc::new(Inner { db, backend, writer: tx, admission, settings }) })
     }
 
     /// Connects with default options to `url`.
@@ -146,13 +149,15 @@ impl SeaOrmChatStore {
         self.inner.db.ping().await.map_err(db_err)
     }
 
-    /// Queues a job for the writer and waits for its answer (after the commit). `raw`: the job writes
-    /// with plain statements rather than through a unit's transaction (see `writer::Job::raw`).
+    /// Queues a job for the writer and waits for its answer (after the commit), or refuses it at once when
+    /// the queue is too slow (see `admission`). `raw`: the job writes with plain statements rather than
+    /// through a unit's transaction (see `writer::Job::raw`).
     pub(crate) async fn submit(&self, body: JobFn, raw: bool) -> Result<Committed<WorkOutput>, WorkError> {
+        self.inner.admission.admit(self.queued_units())?;
         let (reply, answer) = oneshot::channel();
         self.inner
             .writer
-            .send(Job { body, reply, raw })
+            .send(Job { body, reply, raw, queued_at: Instant::now() })
             .await
             .map_err(|_| RepositoryError::storage_msg("the store's writer has stopped"))?;
         answer.await.map_err(|_| RepositoryError::storage_msg("the store's writer has stopped"))?
@@ -260,4 +265,91 @@ async fn effective_settings(
     }
     out.push(("max_connections".to_owned(), pool_size.to_string()));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tokio::sync::Notify;
+
+    use super::*;
+
+    /// A job that says when the writer runs it and then waits to be released: it holds the writer.
+    fn gated(started: Arc<Notify>, release: Arc<Notify>) -> JobFn {
+        Box::new(move |_, _| {
+            Box::pin(async move {
+                started.notify_one();
+                release.notified().await;
+                Ok((Box::new(()) as WorkOutput, Vec::new(), UnitDelta::default()))
+            })
+        })
+    }
+
+    fn plain() -> JobFn {
+        Box::new(|_, _| Box::pin(async { Ok((Box::new(()) as WorkOutput, Vec::new(), UnitDelta::default())) }))
+    }
+
+    async fn until_queued(store: &SeaOrmChatStore, units: usize) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while store.queued_units() != units {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{units} units never queued (now {})", store.queued_units()));
+    }
+
+    /// Once the freshest unit of a batch waited longer than the limit, a write that would queue behind
+    /// others is refused at once with a time to retry after; the accepted ones all commit, and an empty
+    /// queue admits again.
+    #[tokio::test]
+    async fn a_slow_queue_refuses_new_writes_until_it_empties() {
+        let mut options = StoreOptions::new("sqlite::memory:");
+        options.max_queue_delay = Some(Duration::from_millis(20));
+        let store = SeaOrmChatStore::connect(options).await.expect("store");
+        let (first_started, first_release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        let (second_started, second_release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+
+        // The writer runs the first job; two more queue behind it and wait longer than the limit.
+        let first = tokio::spawn({
+            let (store, job) = (store.clone(), gated(first_started.clone(), first_release.clone()));
+            async move { store.submit(job, false).await.map(drop) }
+        });
+        first_started.notified().await;
+        let second = tokio::spawn({
+            let (store, job) = (store.clone(), gated(second_started.clone(), second_release.clone()));
+            async move { store.submit(job, false).await.map(drop) }
+        });
+        until_queued(&store, 1).await;
+        let third = tokio::spawn({
+            let store = store.clone();
+            async move { store.submit(plain(), false).await.map(drop) }
+        });
+        until_queued(&store, 2).await;
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        first_release.notify_one();
+        // The writer takes both as its next batch and measures the freshest one's wait (>= 60 ms).
+        second_started.notified().await;
+
+        // An empty queue admits, whatever the delay measured last.
+        let fourth = tokio::spawn({
+            let store = store.clone();
+            async move { store.submit(plain(), false).await.map(drop) }
+        });
+        until_queued(&store, 1).await;
+        match store.submit(plain(), false).await {
+            Err(WorkError::Repository(RepositoryError::Overloaded { retry_after })) => {
+                assert!(retry_after >= Duration::from_millis(60), "retry after {retry_after:?}");
+            }
+            other => panic!("a write behind a slow queue must be refused, got {:?}", other.map(drop)),
+        }
+
+        second_release.notify_one();
+        for (name, job) in [("first", first), ("second", second), ("third", third), ("fourth", fourth)] {
+            job.await.expect("task").unwrap_or_else(|e| panic!("the {name} write failed: {e}"));
+        }
+        assert_eq!(store.queued_units(), 0);
+        store.submit(plain(), false).await.map(drop).expect("an empty queue admits again");
+    }
 }

@@ -11,6 +11,8 @@
 //! `Job::raw`) costs a `RELEASE` and the write-out of the batch state before it.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
 
 use futures_util::FutureExt;
 use sea_orm::{
@@ -23,6 +25,7 @@ use chat_domain::event::CommittedEvent;
 use chat_domain::uow::{BoxFuture, CommitOrder, Committed, WorkOutput};
 use chat_domain::{RepositoryError, WorkError};
 
+use super::admission::Admission;
 use super::batch::{BatchState, UnitDelta};
 use super::options::Backend;
 use super::sql::db_err;
@@ -45,14 +48,22 @@ pub(crate) struct Job {
     /// The job writes with plain statements, not through a unit's [`Transaction`](chat_domain::uow::Transaction):
     /// the batch state is written out before it runs, so the job sees every earlier unit's rows.
     pub(crate) raw: bool,
+    /// When the job was queued, for admission control's measure of the queue.
+    pub(crate) queued_at: Instant,
 }
 
 /// The key of the transaction-scoped advisory lock that serialises writer transactions across processes on
 /// PostgreSQL (see `docs/adr/0002-seq-and-concurrency.md`).
 const WRITER_LOCK_KEY: i64 = 0x0063_6861_7477_7231; // "chatwr1"
 
-/// Runs until every sender is dropped.
-pub(crate) async fn run(db: DatabaseConnection, backend: Backend, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+/// Runs until every sender is dropped, telling `admission` how long the freshest unit of each batch waited.
+pub(crate) async fn run(
+    db: DatabaseConnection,
+    backend: Backend,
+    mut rx: mpsc::Receiver<Job>,
+    max_batch: usize,
+    admission: Arc<Admission>,
+) {
     let max_batch = max_batch.max(1);
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut order = CommitOrder::default();
@@ -64,6 +75,9 @@ pub(crate) async fn run(db: DatabaseConnection, backend: Backend, mut rx: mpsc::
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
+        }
+        if let Some(freshest) = batch.last() {
+            admission.record(freshest.queued_at.elapsed());
         }
         run_batch(&db, backend, std::mem::take(&mut batch), &mut order).await;
     }
@@ -211,7 +225,7 @@ mod tests {
 
     fn job(body: JobFn, raw: bool) -> (Job, oneshot::Receiver<JobReply>) {
         let (reply, answer) = oneshot::channel();
-        (Job { body, reply, raw }, answer)
+        (Job { body, reply, raw, queued_at: Instant::now() }, answer)
     }
 
     fn ok_job(raw: bool) -> (Job, oneshot::Receiver<JobReply>) {

@@ -133,6 +133,124 @@ async fn cors_preflight_answers_listed_origins_only() {
     assert!(response.headers().get("access-control-allow-origin").is_none());
 }
 
+/// Admission control. With a write-queue limit of one microsecond, any write that would queue behind
+/// another is refused once the writer has measured a batch, so a burst of concurrent sends over REST and a
+/// socket gets some `503 chat.overloaded` answers (`Retry-After`, `retryAfterMs`; the acknowledgement error
+/// on the socket). Refused sends store nothing: retried one at a time with the same `clientMessageId`, each
+/// is stored exactly once, and the history holds every text once.
+#[tokio::test]
+async fn writes_past_the_write_queue_limit_get_503_with_retry_after_and_store_nothing() {
+    const SOCKETS: usize = 24;
+    let app = spawn_app_with(|c| {
+        c.write_queue_limit = Some(Duration::from_micros(1));
+        c.rate_limits.send = RateLimit::per_second(10_000, 10_000);
+    })
+    .await;
+    if chat_host::config::is_memory_url(&chat_tests::test_config(std::path::Path::new(".")).database.url) {
+        eprintln!("skipped: the in-memory store has no write queue");
+        return;
+    }
+    let alice = TestUser::new("alice");
+    let bob = TestUser::new("bob");
+    app.touch(&bob).await;
+    // Socket acknowledgements are awaited one at a time per socket (the test client's ack ids are random
+    // within 0..999 and may collide), so the socket half runs over several sockets of Alice's. Opened at
+    // once, those whose refresh of Alice is refused are told to come back; opened again, one at a time.
+    let auth = json!({ "token": token_for(&alice) });
+    let opened = futures_util::future::join_all((0..SOCKETS).map(|_| app.socket_with_auth(auth.clone()))).await;
+    let mut sockets = Vec::with_capacity(SOCKETS);
+    for socket in opened {
+        match socket {
+            Ok(socket) => sockets.push(socket),
+            Err(refused) => {
+                assert!(refused.contains("server overloaded; retry after"), "{refused}");
+                sockets.push(app.socket(&alice).await);
+            }
+        }
+    }
+    let sends: Vec<(String, uuid::Uuid)> = (0..240).map(|i| (format!("burst {i}"), uuid::Uuid::new_v4())).collect();
+    let body =
+        |(text, key): &(String, uuid::Uuid)| json!({ "targetUserId": bob.id, "text": text, "clientMessageId": key });
+
+    // Half over REST, all at once; half over the sockets, each socket sending its share in turn.
+    let (rest, socket) = sends.split_at(sends.len() / 2);
+    let rest_answers = futures_util::future::join_all(rest.iter().map(|send| {
+        let request = app.req(reqwest::Method::POST, "/api/chat/messages", &alice).json(&body(send));
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+            let problem: Value = response.json().await.unwrap();
+            match status {
+                201 => true,
+                503 => {
+                    assert_eq!(problem["code"], "chat.overloaded", "{problem}");
+                    let ms = problem["retryAfterMs"].as_u64().unwrap_or_else(|| panic!("{problem}"));
+                    assert!((100..=10_000).contains(&ms), "{problem}");
+                    let seconds: u64 = retry_after.expect("Retry-After").parse().unwrap();
+                    assert_eq!(seconds, ms.div_ceil(1000), "Retry-After is retryAfterMs rounded up");
+                    false
+                }
+                other => panic!("unexpected {other}: {problem}"),
+            }
+        }
+    }));
+    let socket_answers = futures_util::future::join_all(sockets.iter().enumerate().map(|(n, s)| {
+        let share: Vec<&(String, uuid::Uuid)> = socket.iter().skip(n).step_by(SOCKETS).collect();
+        async move {
+            let mut stored = Vec::new();
+            for send in share {
+                let ack = s.ack("message.send", body(send)).await;
+                if ack["ok"] != true {
+                    assert_eq!(ack["error"]["code"], "chat.overloaded", "{ack}");
+                    let ms = ack["error"]["retryAfterMs"].as_u64().unwrap_or_else(|| panic!("no retryAfterMs: {ack}"));
+                    assert!((100..=10_000).contains(&ms), "{ack}");
+                }
+                stored.push((send, ack["ok"] == true));
+            }
+            stored
+        }
+    }));
+    let (rest_answers, socket_answers) = tokio::join!(rest_answers, socket_answers);
+    let mut answers: Vec<(&(String, uuid::Uuid), bool)> = rest.iter().zip(rest_answers).collect();
+    answers.extend(socket_answers.into_iter().flatten());
+    assert_eq!(answers.len(), sends.len());
+    let refused: Vec<&(String, uuid::Uuid)> =
+        answers.iter().filter(|(_, stored)| !*stored).map(|(send, _)| *send).collect();
+    let (over_rest, over_sockets) = answers.split_at(rest.len());
+    for (half, answers) in [("REST", over_rest), ("sockets", over_sockets)] {
+        assert!(answers.iter().any(|(_, stored)| !stored), "no send over {half} was refused");
+    }
+
+    // One at a time, the queue is empty when each arrives: every retry is admitted and stored once.
+    for send in &refused {
+        let (status, answer) = app.post(&alice, "/api/chat/messages", body(send)).await;
+        assert_eq!(status, 201, "retry of {}: {answer}", send.0);
+    }
+    let (_, conversations) = app.get(&bob, "/api/chat/conversations").await;
+    let id = conversations["items"][0]["id"].as_str().expect("the conversation").to_owned();
+    let mut texts = Vec::new();
+    let mut path = format!("/api/chat/conversations/{id}/messages?limit=100");
+    loop {
+        let (status, page) = app.get(&bob, &path).await;
+        assert_eq!(status, 200, "{page}");
+        texts.extend(page["items"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap().to_owned()));
+        match page["nextCursor"].as_str() {
+            Some(cursor) if page["hasMore"] == true => {
+                path = format!("/api/chat/conversations/{id}/messages?limit=100&before={cursor}");
+            }
+            _ => break,
+        }
+    }
+    texts.sort();
+    let mut expected: Vec<String> = sends.iter().map(|(text, _)| text.clone()).collect();
+    expected.sort();
+    assert_eq!(texts, expected, "every send stored exactly once");
+    for s in sockets {
+        s.close().await;
+    }
+}
+
 #[tokio::test]
 async fn calls_past_the_rate_limit_get_429_with_retry_after_and_store_nothing() {
     let app = spawn_app_with(|c| {
