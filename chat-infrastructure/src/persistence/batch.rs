@@ -7,7 +7,8 @@
 //! - **counters** (`conversation_seqs.last_seq`, `user_streams.last_event_seq`): the first unit that
 //!   touches a counter moves it in the database (`… RETURNING`), later units of the batch move it in
 //!   memory, and the batch writes the final values back in one multi-row statement before it commits;
-//! - **members** of a conversation, until a unit adds or removes a side of it;
+//! - **members** of a conversation: a unit that adds a side adds its user to them, one that removes a
+//!   side (or purges the conversation) makes the next unit read them again;
 //! - **append-only rows** (`events`, `user_events`, `receipts`): recorded in memory and inserted with
 //!   multi-row statements before the commit. No unit of work reads them back (a purge drops the pending
 //!   receipts of its conversation); jobs that may (pruning) run after a flush (see [`BatchState::flush`]).

@@ -125,7 +125,15 @@ impl Transaction for SeaOrmTransaction<'_> {
                 side.user()
             )));
         }
-        self.delta.members.insert((side.tenant().as_uuid(), side.id().as_uuid()), None);
+        // Members are the users with a side: saving a known member's side (a read, muting, archiving)
+        // leaves them as they are; a new side adds its user to the list the batch keeps.
+        let key = (side.tenant().as_uuid(), side.id().as_uuid());
+        if let Some(mut members) = self.batch.members(&self.delta, key)
+            && !members.contains(&side.user())
+        {
+            members.insert(members.partition_point(|m| *m < side.user()), side.user());
+            self.delta.members.insert(key, Some(members));
+        }
         conversation::Entity::insert(mapping::conversation_to_row(side))
             .on_conflict(
                 OnConflict::columns([

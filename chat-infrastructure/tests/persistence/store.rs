@@ -353,6 +353,21 @@ fn queue_send(
     })
 }
 
+/// Queues any unit of work behind [`hold_writer`].
+fn queue_unit<T, F>(
+    repos: &Repositories,
+    body: F,
+) -> tokio::task::JoinHandle<Result<chat_domain::uow::Committed<T>, WorkError>>
+where
+    T: Send + 'static,
+    F: for<'t> FnOnce(&'t mut dyn Transaction) -> chat_domain::uow::BoxFuture<'t, Result<T, WorkError>>
+        + Send
+        + 'static,
+{
+    let repos = repos.clone();
+    tokio::spawn(async move { repos.uow.transact(body).await })
+}
+
 /// Units of one batch share the batch's in-memory counters, event rows and receipts: sends to one
 /// conversation get consecutive `seq`s and stream positions, a unit that fails after taking a `seq`, a
 /// position and a receipt gives all of them back, and what the batch kept in memory is in the database
@@ -413,6 +428,59 @@ async fn units_of_one_batch_share_counters_and_a_failed_one_gives_its_values_bac
         // b read a's "two" when sending "three" (the failed unit's receipt is gone, this one is kept).
         let receipts = repos.conversations.receipts(tenant, c, Seq::new(2)).await.expect("receipts");
         assert_eq!(receipts.iter().find(|r| r.user == b).and_then(|r| r.read_at), Some(at(4)), "{name}");
+        assert_intact(name, &store, tenant).await;
+    }
+}
+
+/// The batch keeps a conversation's members across its units: a unit that saves a known member's side
+/// (a read) leaves them as they are, one that adds a member (a new side) adds them, so each later unit of
+/// the same batch reaches exactly the members of its moment.
+#[tokio::test]
+async fn units_of_one_batch_reach_the_members_of_their_moment() {
+    for (name, store) in support::every_backend().await {
+        let repos = repos(&store);
+        let tenant = fixtures::tenant();
+        let (a, b, c) = (
+            seed_user(&repos, tenant, "a").await,
+            seed_user(&repos, tenant, "b").await,
+            seed_user(&repos, tenant, "c").await,
+        );
+        let g = fixtures::create_group(&repos, tenant, a, &[b], at(0)).await.id();
+        let (release, blocker) = hold_writer(&repos).await;
+        let to = |s: UserId, text: &str, secs| send_cmd(tenant, s, SendTarget::Conversation(g), text, at(secs));
+        let before = queue_send(&repos, to(a, "before", 1), false);
+        wait_queued(name, &store, 1).await;
+        let read = queue_unit(&repos, move |tx| {
+            Box::pin(async move { MessagingManager::default().mark_read(tx, tenant, b, g, None, at(2)).await })
+        });
+        wait_queued(name, &store, 2).await;
+        let add = queue_unit(&repos, move |tx| {
+            Box::pin(async move {
+                let change = chat_domain::messaging::GroupChange::AddMembers(vec![c]);
+                MessagingManager::default().change_group(tx, tenant, a, g, change, at(3)).await
+            })
+        });
+        wait_queued(name, &store, 3).await;
+        let after = queue_send(&repos, to(b, "after", 4), false);
+        wait_queued(name, &store, 4).await;
+        let _ = release.send(());
+        blocker.await.expect("join").expect("blocker commits");
+        let before = before.await.expect("join").unwrap_or_else(|e| panic!("{name}: before: {e}"));
+        read.await.expect("join").unwrap_or_else(|e| panic!("{name}: read: {e}"));
+        add.await.expect("join").unwrap_or_else(|e| panic!("{name}: add: {e}"));
+        let after = after.await.expect("join").unwrap_or_else(|e| panic!("{name}: after: {e}"));
+        let reached = |sent: &chat_domain::uow::Committed<chat_domain::messaging::Sent>| {
+            let created = sent.events.iter().find(|e| matches!(*e.event, DomainEvent::MessageCreated { .. }));
+            fixtures::sorted(created.expect("message.created").recipients.iter().map(|(u, _)| *u).collect())
+        };
+        assert_eq!(reached(&before), fixtures::sorted(vec![a, b]), "{name}: before the member was added");
+        assert_eq!(reached(&after), fixtures::sorted(vec![a, b, c]), "{name}: after the member was added");
+        let texts: Vec<String> = fixtures::history(&repos, tenant, g, c)
+            .await
+            .iter()
+            .filter_map(|m| m.text().map(|t| t.as_str().to_owned()))
+            .collect();
+        assert!(texts.contains(&"after".to_owned()), "{name}: the new member reads the later message: {texts:?}");
         assert_intact(name, &store, tenant).await;
     }
 }
