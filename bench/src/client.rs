@@ -175,6 +175,8 @@ pub fn spawn_socket(ws: Ws, user: u32, recorder: SharedRecorder) -> SocketHandle
 async fn run_socket(mut ws: Ws, user: u32, mut rx: mpsc::UnboundedReceiver<Command>, recorder: SharedRecorder) {
     let mut next_ack: u64 = 0;
     let mut pending: HashMap<u64, Pending> = HashMap::new();
+    // Whether the run closed the socket (a command); otherwise the server did, or the connection broke.
+    let mut closed_by_run = false;
     loop {
         tokio::select! {
             frame = ws.next() => {
@@ -227,7 +229,10 @@ async fn run_socket(mut ws: Ws, user: u32, mut rx: mpsc::UnboundedReceiver<Comma
                 let (body, entry) = match cmd {
                     Some(Command::Send { body, msg, sched_us }) => (body, Pending::Measured { msg, sched_us }),
                     Some(Command::Request { body, reply }) => (body, Pending::Reply(reply)),
-                    Some(Command::Close) | None => break,
+                    Some(Command::Close) | None => {
+                        closed_by_run = true;
+                        break;
+                    }
                 };
                 next_ack += 1;
                 pending.insert(next_ack, entry);
@@ -236,6 +241,9 @@ async fn run_socket(mut ws: Ws, user: u32, mut rx: mpsc::UnboundedReceiver<Comma
                 }
             }
         }
+    }
+    if !closed_by_run {
+        lock(&recorder).on_server_disconnect();
     }
     let _ = ws.close(None).await;
 }

@@ -94,6 +94,7 @@ pub struct Recorder {
     last_seq: HashMap<(u32, u128), i64>,
     out_of_order: u64,
     seq_checked: u64,
+    server_disconnects: u64,
 }
 
 /// The recorder shared by the sockets of a run (they run on one thread, so the lock is never contended).
@@ -121,7 +122,15 @@ impl Recorder {
             last_seq: HashMap::new(),
             out_of_order: 0,
             seq_checked: 0,
+            server_disconnects: 0,
         })
+    }
+
+    /// A socket was closed by the server (or the connection broke), not by the run. The chat server does
+    /// that to a socket whose send buffer filled up; a real client would reconnect and catch up, this one
+    /// does not, so the deliveries it then misses count as lost.
+    pub fn on_server_disconnect(&mut self) {
+        self.server_disconnects += 1;
     }
 
     /// A shared recorder for messages `0..messages`.
@@ -208,6 +217,7 @@ impl Recorder {
             duplicates: self.duplicates,
             out_of_order: self.out_of_order,
             seq_checked: self.seq_checked,
+            server_disconnects: self.server_disconnects,
             ..RunReport::default()
         };
         let mut first_sched = u64::MAX;
@@ -257,8 +267,11 @@ pub struct RunReport {
     pub expected_deliveries: u64,
     /// Deliveries made.
     pub delivered: u64,
-    /// Deliveries of acknowledged messages that never arrived.
+    /// Deliveries of acknowledged messages that never arrived (including those meant for sockets the
+    /// server disconnected, see `server_disconnects`).
     pub lost: u64,
+    /// Sockets closed by the server or by a broken connection during the run.
+    pub server_disconnects: u64,
     /// Deliveries beyond the expected count.
     pub duplicates: u64,
     /// Deliveries whose conversation `seq` was not above the last one the same receiver saw there.
@@ -390,5 +403,8 @@ mod tests {
         assert_eq!((report.acked_ok, report.ack_errors, report.lost, report.duplicates), (2, 1, 1, 1));
         assert_eq!(report.last_member.count, 1);
         assert!((report.last_member.max_ms - 0.4).abs() < 0.01);
+        assert_eq!(report.server_disconnects, 0);
+        r.on_server_disconnect();
+        assert_eq!(r.report(1.0).server_disconnects, 1);
     }
 }

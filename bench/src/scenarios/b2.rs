@@ -63,6 +63,7 @@ pub(super) async fn run(suite: &Suite) -> anyhow::Result<BenchResult> {
     samples.metric("lost", "lower", Some("0"));
     samples.metric("ack_errors", "lower", None);
     samples.metric("unacked", "lower", None);
+    samples.metric("server_disconnects", "lower", None);
     samples.metric("server_cpu_s", "lower", None);
     samples.metric("server_cpu_us_per_msg", "lower", None);
     if peak_search {
@@ -81,14 +82,15 @@ pub(super) async fn run(suite: &Suite) -> anyhow::Result<BenchResult> {
                     samples.add_server("lost", kind, r.lost as f64);
                     samples.add_server("ack_errors", kind, r.ack_errors as f64);
                     samples.add_server("unacked", kind, r.unacked as f64);
+                    samples.add_server("server_disconnects", kind, r.server_disconnects as f64);
                     samples.add_server("server_cpu_s", kind, cpu);
                     samples.add_server("server_cpu_us_per_msg", kind, cpu * 1e6 / f64::from(open.messages.max(1)));
                     if let Some(e) = r.first_error {
                         notes.push(format!("{kind}: first error ack: {e}"));
                     }
                     progress(format!(
-                        "B2 {kind}: p50 {:.2} ms p99 {:.2} ms, lost {}, errors {}, unacked {}",
-                        r.delivery.p50_ms, r.delivery.p99_ms, r.lost, r.ack_errors, r.unacked
+                        "B2 {kind}: p50 {:.2} ms p99 {:.2} ms, lost {}, errors {}, unacked {}, disconnected by the server {}",
+                        r.delivery.p50_ms, r.delivery.p99_ms, r.lost, r.ack_errors, r.unacked, r.server_disconnects
                     ));
                 }
                 Err(e) => {

@@ -47,6 +47,7 @@ pub(super) async fn run(suite: &Suite) -> anyhow::Result<BenchResult> {
         samples.metric(&m("lost"), "lower", Some("0"));
         samples.metric(&m("ack_errors"), "lower", None);
         samples.metric(&m("unacked"), "lower", None);
+        samples.metric(&m("server_disconnects"), "lower", None);
         params.push(json!({ "group_size": size, "groups": groups, "rate_msg_s": rate, "offered_deliveries_s": rate * (size - 1) as f64 }));
         for round in 0..suite.rounds {
             for kind in suite.order(round, true) {
@@ -59,17 +60,19 @@ pub(super) async fn run(suite: &Suite) -> anyhow::Result<BenchResult> {
                         samples.add_server(&m("lost"), kind, r.lost as f64);
                         samples.add_server(&m("ack_errors"), kind, r.ack_errors as f64);
                         samples.add_server(&m("unacked"), kind, r.unacked as f64);
+                        samples.add_server(&m("server_disconnects"), kind, r.server_disconnects as f64);
                         if let Some(e) = r.first_error {
                             notes.push(format!("{kind} g{size}: first error ack: {e}"));
                         }
                         progress(format!(
-                            "B3 {kind} g{size}: {:.0} deliveries/s, p99 {:.1} ms, last member p99 {:.1} ms, lost {}, errors {}, unacked {}",
+                            "B3 {kind} g{size}: {:.0} deliveries/s, p99 {:.1} ms, last member p99 {:.1} ms, lost {}, errors {}, unacked {}, disconnected by the server {}",
                             r.deliveries_per_s,
                             r.delivery.p99_ms,
                             r.last_member.p99_ms,
                             r.lost,
                             r.ack_errors,
-                            r.unacked
+                            r.unacked,
+                            r.server_disconnects
                         ));
                     }
                     Err(e) => {
