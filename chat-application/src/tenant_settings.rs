@@ -99,17 +99,29 @@ mod tests {
 
     use super::*;
 
-    /// Counts the reads and answers what was saved last.
+    /// Counts the reads and answers what was saved last; with a gate, a read says when it starts and
+    /// answers only when released, so that a change can happen while it is under way.
     #[derive(Default)]
     struct Counting {
         reads: AtomicUsize,
         saved: Mutex<TenantSettings>,
+        gate: Option<Gate>,
+    }
+
+    #[derive(Default)]
+    struct Gate {
+        started: tokio::sync::Notify,
+        release: tokio::sync::Notify,
     }
 
     #[async_trait]
     impl SettingsRepository for Counting {
         async fn tenant(&self, _: TenantId) -> Result<TenantSettings, RepositoryError> {
             self.reads.fetch_add(1, Ordering::SeqCst);
+            if let Some(gate) = &self.gate {
+                gate.started.notify_one();
+                gate.release.notified().await;
+            }
             Ok(self.saved.lock().unwrap_or_else(PoisonError::into_inner).clone())
         }
         async fn save_tenant(&self, _: TenantId, settings: &TenantSettings) -> Result<(), RepositoryError> {
@@ -156,61 +168,32 @@ mod tests {
         assert!(!cache.get(&repo, tenant, at(1)).await.expect("settings").chat_enabled);
     }
 
+    /// A zero time to live reads every time, and a clock that went back makes a copy stale rather than
+    /// fresh for longer.
     #[tokio::test]
-    async fn a_zero_time_to_live_always_reads() {
-        let repo = Counting::default();
-        let cache = TenantSettingsCache::new(Duration::ZERO);
-        let tenant = TenantId::from_uuid(Uuid::new_v4());
-        cache.get(&repo, tenant, at(0)).await.expect("settings");
-        cache.get(&repo, tenant, at(0)).await.expect("settings");
-        assert_eq!(repo.reads.load(Ordering::SeqCst), 2);
-    }
-
-    #[tokio::test]
-    async fn a_clock_that_goes_back_does_not_keep_a_copy_longer() {
-        let repo = Counting::default();
-        let cache = TenantSettingsCache::new(Duration::from_secs(5));
-        let tenant = TenantId::from_uuid(Uuid::new_v4());
-        cache.get(&repo, tenant, at(10)).await.expect("settings");
-        cache.get(&repo, tenant, at(9)).await.expect("settings");
-        assert_eq!(repo.reads.load(Ordering::SeqCst), 2);
-    }
-
-    /// Answers a read only when told to, so that a change can happen while the read is under way.
-    struct Gated {
-        started: tokio::sync::Notify,
-        release: tokio::sync::Notify,
-    }
-
-    #[async_trait]
-    impl SettingsRepository for Gated {
-        async fn tenant(&self, _: TenantId) -> Result<TenantSettings, RepositoryError> {
-            self.started.notify_one();
-            self.release.notified().await;
-            Ok(TenantSettings::default())
-        }
-        async fn save_tenant(&self, _: TenantId, _: &TenantSettings) -> Result<(), RepositoryError> {
-            Ok(())
-        }
-        async fn user(&self, _: TenantId, _: UserId) -> Result<UserSettings, RepositoryError> {
-            Ok(UserSettings::default())
-        }
-        async fn save_user(&self, _: TenantId, _: UserId, _: &UserSettings) -> Result<(), RepositoryError> {
-            Ok(())
+    async fn some_second_reads_go_to_the_repository() {
+        for (ttl, first, second) in [(Duration::ZERO, 0, 0), (Duration::from_secs(5), 10, 9)] {
+            let repo = Counting::default();
+            let cache = TenantSettingsCache::new(ttl);
+            let tenant = TenantId::from_uuid(Uuid::new_v4());
+            cache.get(&repo, tenant, at(first)).await.expect("settings");
+            cache.get(&repo, tenant, at(second)).await.expect("settings");
+            assert_eq!(repo.reads.load(Ordering::SeqCst), 2, "ttl {ttl:?}, reads at {first} then {second}");
         }
     }
 
     /// A read that began before a change does not keep what it fetched: it may be the old value.
     #[tokio::test]
     async fn a_read_racing_a_change_is_not_kept() {
-        let repo = Gated { started: tokio::sync::Notify::new(), release: tokio::sync::Notify::new() };
+        let repo = Counting { gate: Some(Gate::default()), ..Counting::default() };
+        let gate = repo.gate.as_ref().expect("a gate");
         let cache = TenantSettingsCache::new(Duration::from_secs(60));
         let tenant = TenantId::from_uuid(Uuid::new_v4());
         let read = cache.get(&repo, tenant, at(0));
         let change = async {
-            repo.started.notified().await;
+            gate.started.notified().await;
             cache.invalidate(tenant);
-            repo.release.notify_one();
+            gate.release.notify_one();
         };
         let (settings, ()) = tokio::join!(read, change);
         settings.expect("settings");
