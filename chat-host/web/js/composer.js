@@ -212,8 +212,10 @@ async function deliver(local, attempt = 0) {
       if (res?.ok) message = res.data;
       else if (res && !res.ok) {
         const e = res.error || {};
-        if (e.code === "chat.rate_limited" && attempt < 3) {
-          await new Promise((r) => setTimeout(r, Math.min(5000, e.retryAfterMs ?? 1000)));
+        // Refused before anything was stored (rate limit, server over capacity): try again when told to,
+        // with the same clientMessageId, so that the message is stored once.
+        if ((e.code === "chat.rate_limited" || e.code === "chat.overloaded") && attempt < 3) {
+          await new Promise((r) => setTimeout(r, Math.min(10000, e.retryAfterMs ?? 1000)));
           return deliver(local, attempt + 1);
         }
         throw new Error(e.message || e.code || "refused");
