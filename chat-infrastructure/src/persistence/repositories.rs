@@ -483,7 +483,7 @@ impl EventRepository for SeaOrmChatStore {
     }
 
     async fn prune(&self, older_than: DateTime<Utc>) -> Result<u64, RepositoryError> {
-        self.write_count(move |c| {
+        self.write(move |c| {
             Box::pin(async move {
                 let backend = c.get_database_backend();
                 // Remember per user how far their stream is cut, then cut it.

@@ -18,7 +18,7 @@ use super::migration::Migrator;
 use super::options::{Backend, Durability, StoreOptions, is_sqlite_memory};
 use super::sql::db_err;
 use super::transaction::SeaOrmTransaction;
-use super::writer::{self, Job, JobFn};
+use super::writer::{self, Job, JobFn, JobKind};
 
 /// How many jobs may wait for the writer before senders wait too (back-pressure).
 const QUEUE_DEPTH: usize = 8192;
@@ -150,54 +150,36 @@ impl SeaOrmChatStore {
     }
 
     /// Queues a job for the writer and waits for its answer (after the commit), or refuses it at once when
-    /// the queue is too slow (see `admission`). `raw`: the job writes with plain statements rather than
-    /// through a unit's transaction (see `writer::Job::raw`).
-    pub(crate) async fn submit(&self, body: JobFn, raw: bool) -> Result<Committed<WorkOutput>, WorkError> {
+    /// the queue is too slow (see `admission`).
+    pub(crate) async fn submit(&self, body: JobFn, kind: JobKind) -> Result<Committed<WorkOutput>, WorkError> {
         self.inner.admission.admit(self.queued_units())?;
         let (reply, answer) = oneshot::channel();
         self.inner
             .writer
-            .send(Job { body, reply, raw, queued_at: Instant::now() })
+            .send(Job { body, kind, reply, queued_at: Instant::now() })
             .await
             .map_err(|_| RepositoryError::storage_msg("the store's writer has stopped"))?;
         answer.await.map_err(|_| RepositoryError::storage_msg("the store's writer has stopped"))?
     }
 
     /// Runs a single write (one that records no events) through the writer, so that it is serialised and
-    /// group-committed with the units of work.
-    pub(crate) async fn write<F>(&self, body: F) -> Result<(), RepositoryError>
+    /// group-committed with the units of work; returns what the write returns (a count, or nothing).
+    pub(crate) async fn write<T, F>(&self, body: F) -> Result<T, RepositoryError>
     where
-        F: for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, Result<(), RepositoryError>> + Send + 'static,
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, Result<T, RepositoryError>> + Send + 'static,
     {
         let job: JobFn = Box::new(move |c, _| {
             Box::pin(async move {
-                body(c).await?;
-                Ok((Box::new(()) as WorkOutput, Vec::new(), UnitDelta::default()))
+                let value = body(c).await?;
+                Ok((Box::new(value) as WorkOutput, Vec::new(), UnitDelta::default()))
             })
         });
-        match self.submit(job, true).await {
-            Ok(_) => Ok(()),
-            Err(WorkError::Repository(e)) => Err(e),
-            Err(WorkError::Domain(e)) => Err(RepositoryError::storage_msg(e.to_string())),
-        }
-    }
-
-    /// Like [`write`](Self::write), returning a count.
-    pub(crate) async fn write_count<F>(&self, body: F) -> Result<u64, RepositoryError>
-    where
-        F: for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, Result<u64, RepositoryError>> + Send + 'static,
-    {
-        let job: JobFn = Box::new(move |c, _| {
-            Box::pin(async move {
-                let n = body(c).await?;
-                Ok((Box::new(n) as WorkOutput, Vec::new(), UnitDelta::default()))
-            })
-        });
-        match self.submit(job, true).await {
+        match self.submit(job, JobKind::Write).await {
             Ok(committed) => committed
                 .value
-                .downcast::<u64>()
-                .map(|n| *n)
+                .downcast::<T>()
+                .map(|value| *value)
                 .map_err(|_| RepositoryError::storage_msg("writer returned a value of another type")),
             Err(WorkError::Repository(e)) => Err(e),
             Err(WorkError::Domain(e)) => Err(RepositoryError::storage_msg(e.to_string())),
@@ -219,7 +201,7 @@ impl UnitOfWork for SeaOrmChatStore {
                 Ok((value, events, delta))
             })
         });
-        self.submit(body, false).await
+        self.submit(body, JobKind::Unit).await
     }
 }
 
@@ -314,17 +296,17 @@ mod tests {
         // The writer runs the first job; two more queue behind it and wait longer than the limit.
         let first = tokio::spawn({
             let (store, job) = (store.clone(), gated(first_started.clone(), first_release.clone()));
-            async move { store.submit(job, false).await.map(drop) }
+            async move { store.submit(job, JobKind::Unit).await.map(drop) }
         });
         first_started.notified().await;
         let second = tokio::spawn({
             let (store, job) = (store.clone(), gated(second_started.clone(), second_release.clone()));
-            async move { store.submit(job, false).await.map(drop) }
+            async move { store.submit(job, JobKind::Unit).await.map(drop) }
         });
         until_queued(&store, 1).await;
         let third = tokio::spawn({
             let store = store.clone();
-            async move { store.submit(plain(), false).await.map(drop) }
+            async move { store.submit(plain(), JobKind::Unit).await.map(drop) }
         });
         until_queued(&store, 2).await;
         tokio::time::sleep(Duration::from_millis(60)).await;
@@ -335,10 +317,11 @@ mod tests {
         // An empty queue admits, whatever the delay measured last.
         let fourth = tokio::spawn({
             let store = store.clone();
-            async move { store.submit(plain(), false).await.map(drop) }
+            async move { store.submit(plain(), JobKind::Unit).await.map(drop) }
         });
         until_queued(&store, 1).await;
-        match store.submit(plain(), false).await {
+        // A plain write is held to the same limit as a unit of work.
+        match store.submit(plain(), JobKind::Write).await {
             Err(WorkError::Repository(RepositoryError::Overloaded { retry_after })) => {
                 assert!(retry_after >= Duration::from_millis(60), "retry after {retry_after:?}");
             }
@@ -350,6 +333,6 @@ mod tests {
             job.await.expect("task").unwrap_or_else(|e| panic!("the {name} write failed: {e}"));
         }
         assert_eq!(store.queued_units(), 0);
-        store.submit(plain(), false).await.map(drop).expect("an empty queue admits again");
+        store.submit(plain(), JobKind::Unit).await.map(drop).expect("an empty queue admits again");
     }
 }

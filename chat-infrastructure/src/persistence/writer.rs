@@ -7,8 +7,8 @@
 //! Round trips are what a batch costs (every statement is one), so the writer spends few of them: one
 //! statement per unit for its savepoint (`RELEASE` of the previous unit and `SAVEPOINT` of the next are sent
 //! together; `COMMIT` releases the last), and counters and append-only rows are kept in the batch's memory
-//! and written with multi-row statements before the commit (see `batch`). A raw job (a plain write, see
-//! `Job::raw`) costs a `RELEASE` and the write-out of the batch state before it.
+//! and written with multi-row statements before the commit (see `batch`). A plain write
+//! ([`JobKind::Write`]) costs a `RELEASE` and the write-out of the batch state before it.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -41,13 +41,22 @@ pub(crate) type JobFn =
 /// What the writer answers.
 pub(crate) type JobReply = Result<Committed<WorkOutput>, WorkError>;
 
+/// What a job writes through, which decides what the writer does before it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JobKind {
+    /// A unit of work, through a unit's [`Transaction`](chat_domain::uow::Transaction): it sees the batch
+    /// state of the units before it.
+    Unit,
+    /// A plain write with its own statements: the batch state is written out before it runs, so that it
+    /// sees every earlier unit's rows.
+    Write,
+}
+
 /// One queued job and where to answer.
 pub(crate) struct Job {
     pub(crate) body: JobFn,
+    pub(crate) kind: JobKind,
     pub(crate) reply: oneshot::Sender<JobReply>,
-    /// The job writes with plain statements, not through a unit's [`Transaction`](chat_domain::uow::Transaction):
-    /// the batch state is written out before it runs, so the job sees every earlier unit's rows.
-    pub(crate) raw: bool,
     /// When the job was queued, for admission control's measure of the queue.
     pub(crate) queued_at: Instant,
 }
@@ -165,7 +174,7 @@ async fn run_units(
     let mut state = BatchState::default();
     let mut released = true;
     for job in jobs.by_ref() {
-        match run_unit(txn, &mut state, &mut released, job.body, job.raw).await {
+        match run_unit(txn, &mut state, &mut released, job.body, job.kind).await {
             Ok(outcome) => done.push((job.reply, outcome)),
             Err(Abort(e)) => {
                 let failure = RepositoryError::storage_msg(format!("the batch was rolled back: {e}"));
@@ -184,9 +193,9 @@ async fn run_unit(
     state: &mut BatchState,
     released: &mut bool,
     body: JobFn,
-    raw: bool,
+    kind: JobKind,
 ) -> Result<Result<(WorkOutput, Vec<CommittedEvent>), WorkError>, Abort> {
-    if raw {
+    if kind == JobKind::Write {
         if !*released {
             exec(txn, "RELEASE SAVEPOINT chat_unit").await?;
             *released = true;
@@ -223,15 +232,15 @@ mod tests {
 
     use super::*;
 
-    fn job(body: JobFn, raw: bool) -> (Job, oneshot::Receiver<JobReply>) {
+    fn job(body: JobFn, kind: JobKind) -> (Job, oneshot::Receiver<JobReply>) {
         let (reply, answer) = oneshot::channel();
-        (Job { body, reply, raw, queued_at: Instant::now() }, answer)
+        (Job { body, kind, reply, queued_at: Instant::now() }, answer)
     }
 
-    fn ok_job(raw: bool) -> (Job, oneshot::Receiver<JobReply>) {
+    fn ok_job(kind: JobKind) -> (Job, oneshot::Receiver<JobReply>) {
         let body: JobFn =
             Box::new(|_, _| Box::pin(async { Ok((Box::new(()) as WorkOutput, Vec::new(), UnitDelta::default())) }));
-        job(body, raw)
+        job(body, kind)
     }
 
     /// A batch that cannot go on (here: a job ended the transaction, so the next savepoint statement
@@ -245,9 +254,9 @@ mod tests {
                 Ok((Box::new(()) as WorkOutput, Vec::new(), UnitDelta::default()))
             })
         });
-        let (first, first_answer) = job(breaks, false);
-        let (second, second_answer) = ok_job(false);
-        let (third, third_answer) = ok_job(false);
+        let (first, first_answer) = job(breaks, JobKind::Unit);
+        let (second, second_answer) = ok_job(JobKind::Unit);
+        let (third, third_answer) = ok_job(JobKind::Write);
         let mut order = CommitOrder::default();
         run_batch(&db, Backend::Sqlite, vec![first, second, third], &mut order).await;
         for (name, answer) in [("first", first_answer), ("second", second_answer), ("third", third_answer)] {
