@@ -500,9 +500,10 @@ impl TestSocket {
     }
 }
 
-/// The PostgreSQL URL and a Redis bus URL with a key prefix of its own that a multi-node test shares between
-/// its nodes, or `None` after printing why the test is skipped (the services are not configured).
-pub fn cluster_urls() -> Option<(String, String)> {
+/// What a multi-node test shares between its nodes: a PostgreSQL URL on a fresh schema of its own and a
+/// Redis bus URL with a key prefix of its own; or `None` after printing why the test is skipped (the
+/// services are not configured).
+pub async fn cluster_urls() -> Option<(String, String)> {
     let db = std::env::var("CHAT_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres"));
     let redis = std::env::var("CHAT_TEST_REDIS_URL").ok().filter(|u| u.starts_with("redis"));
     let (Some(db), Some(redis)) = (db, redis) else {
@@ -512,6 +513,9 @@ pub fn cluster_urls() -> Option<(String, String)> {
         );
         return None;
     };
+    let db = chat_infrastructure::persistence::testing::fresh_postgres_schema(&db)
+        .await
+        .unwrap_or_else(|e| panic!("a fresh PostgreSQL schema: {e}"));
     let sep = if redis.contains('?') { '&' } else { '?' };
     Some((db, format!("{redis}{sep}prefix=chat-test-{}", Uuid::new_v4().simple())))
 }

@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use chat_host::grpc::proto;
-use chat_infrastructure::persistence::testing::fresh_postgres_schema;
 use chat_tests::TestUser;
 use tonic::{Code, Streaming};
 
@@ -124,8 +123,7 @@ async fn shutting_down_ends_open_streams_without_waiting_for_the_grace_period() 
 
 #[tokio::test]
 async fn a_subscriber_on_one_node_receives_events_committed_on_another() {
-    let Some((db, bus)) = chat_tests::cluster_urls() else { return };
-    let db = fresh_postgres_schema(&db).await.unwrap();
+    let Some((db, bus)) = chat_tests::cluster_urls().await else { return };
     let node = |db: String, bus: String| {
         spawn_grpc_with(move |c| {
             c.database.url = db;

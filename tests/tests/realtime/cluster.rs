@@ -7,16 +7,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use chat_infrastructure::persistence::testing::fresh_postgres_schema;
 use chat_tests::{TestApp, TestSocket, TestUser, send, spawn_app_with, token_for};
 use serde_json::{Value, json};
-
-/// The shared database (a fresh schema) and a bus URL with a channel prefix of its own, or `None` with the
-/// reason printed.
-async fn cluster_env() -> Option<(String, String)> {
-    let (db, bus) = chat_tests::cluster_urls()?;
-    Some((fresh_postgres_schema(&db).await.unwrap(), bus))
-}
 
 /// A node of the test cluster.
 async fn node(db: &str, bus: &str) -> TestApp {
@@ -43,7 +35,7 @@ fn texts(events: &[Value]) -> Vec<String> {
 
 #[tokio::test]
 async fn two_nodes_share_events_and_a_client_fails_over_without_loss_duplicates_or_reordering() {
-    let Some((db, bus)) = cluster_env().await else { return };
+    let Some((db, bus)) = chat_tests::cluster_urls().await else { return };
     let node_a = node(&db, &bus).await;
     let node_b = node(&db, &bus).await;
     for n in [&node_a, &node_b] {
@@ -216,7 +208,7 @@ async fn the_users_of_a_dead_node_are_announced_offline_by_a_surviving_node() {
     use chat_infrastructure::bus::BusConfig;
     use chat_infrastructure::presence::{RedisPresenceOptions, RedisPresenceTracker};
 
-    let Some((db, bus)) = cluster_env().await else { return };
+    let Some((db, bus)) = chat_tests::cluster_urls().await else { return };
     let Ok(BusConfig::Redis { url, prefix }) = BusConfig::parse(Some(&bus)) else { panic!("a Redis bus URL") };
     let survivor = node(&db, &bus).await;
     let (alice, bob) = (TestUser::new("alice"), TestUser::new("bob"));
@@ -253,7 +245,7 @@ async fn the_users_of_a_dead_node_are_announced_offline_by_a_surviving_node() {
 
 #[tokio::test]
 async fn an_event_whose_node_died_before_publishing_reaches_the_other_node_live_through_its_relay() {
-    let Some((db, bus)) = cluster_env().await else { return };
+    let Some((db, bus)) = chat_tests::cluster_urls().await else { return };
     // Node A commits but its publication is lost: its broker address leads nowhere, which leaves the database
     // exactly as a node that died between commit and publish does (stored, unmarked).
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).unwrap().port();
