@@ -192,15 +192,14 @@ pub(super) async fn run_b5(suite: &Suite) -> anyhow::Result<BenchResult> {
         let repos = Repositories::from_store(Arc::new(store));
         for round in 0..suite.rounds {
             let query = |before: Option<i64>| MessagePageQuery {
-                tenant: TenantId::from_uuid(tenant),
-                conversation: ConversationId::from_uuid(conversation),
-                viewer: UserId::from_uuid(users[0]),
-                after: Seq::ZERO,
                 before: before.map(Seq::new),
-                from: None,
-                to: None,
-                order: PageOrder::NewestFirst,
-                limit: PAGE,
+                ..MessagePageQuery::all(
+                    TenantId::from_uuid(tenant),
+                    ConversationId::from_uuid(conversation),
+                    UserId::from_uuid(users[0]),
+                    PageOrder::NewestFirst,
+                    PAGE,
+                )
             };
             let raw = |before: i64| {
                 let db = db.clone();

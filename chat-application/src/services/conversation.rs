@@ -294,15 +294,9 @@ impl ConversationAppService {
         // The repositories have no "is it hidden from this member" lookup; a one-row page that applies the
         // member's view answers it.
         let probe = MessagePageQuery {
-            tenant: caller.tenant,
-            conversation: message.conversation(),
-            viewer: caller.user,
             after: Seq::new(message.seq().value() - 1),
             before: Some(message.seq().next()),
-            from: None,
-            to: None,
-            order: PageOrder::OldestFirst,
-            limit: 1,
+            ..MessagePageQuery::all(caller.tenant, message.conversation(), caller.user, PageOrder::OldestFirst, 1)
         };
         if !repos.messages.page(&probe).await?.iter().any(|m| m.id() == id) {
             return Err(AppError::not_found("message"));

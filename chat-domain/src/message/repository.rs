@@ -38,6 +38,14 @@ pub struct MessagePageQuery {
     pub limit: usize,
 }
 
+impl MessagePageQuery {
+    /// Every message `viewer` sees in the conversation, in `order`, at most `limit`. Narrow it with struct
+    /// update syntax: `MessagePageQuery { before: Some(seq), ..MessagePageQuery::all(…) }`.
+    pub fn all(tenant: TenantId, conversation: ConversationId, viewer: UserId, order: PageOrder, limit: usize) -> Self {
+        Self { tenant, conversation, viewer, after: Seq::ZERO, before: None, from: None, to: None, order, limit }
+    }
+}
+
 /// Full-text search over the messages a user can see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageSearchQuery {

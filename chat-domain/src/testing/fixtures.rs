@@ -244,16 +244,6 @@ pub async fn history(
     conversation: ConversationId,
     viewer: UserId,
 ) -> Vec<Message> {
-    let query = MessagePageQuery {
-        tenant,
-        conversation,
-        viewer,
-        after: Seq::ZERO,
-        before: None,
-        from: None,
-        to: None,
-        order: PageOrder::OldestFirst,
-        limit: 1000,
-    };
+    let query = MessagePageQuery::all(tenant, conversation, viewer, PageOrder::OldestFirst, 1000);
     repos.messages.page(&query).await.expect("a history page")
 }

@@ -300,17 +300,7 @@ pub async fn purge_removes_everything_of_a_conversation(repos: &Repositories) {
     assert_eq!(repos.messages.find_by_client_id(t, a, &key("purged-key")).await.unwrap(), None);
     assert!(repos.messages.reactions(t, &[id]).await.unwrap().is_empty());
     assert!(repos.conversations.receipts(t, g, Seq::new(1)).await.unwrap().is_empty());
-    let page = MessagePageQuery {
-        tenant: t,
-        conversation: g,
-        viewer: a,
-        after: Seq::ZERO,
-        before: None,
-        from: None,
-        to: None,
-        order: PageOrder::OldestFirst,
-        limit: 10,
-    };
+    let page = MessagePageQuery::all(t, g, a, PageOrder::OldestFirst, 10);
     assert!(repos.messages.page(&page).await.unwrap().is_empty());
     assert_eq!(repos.events.after(t, b, crate::ids::EventSeq::ZERO, 10).await.unwrap().len(), 1, "events stay");
 

@@ -11,17 +11,7 @@ use super::super::fixtures::{
 };
 
 fn page_query(draft: &Draft, viewer: crate::ids::UserId, order: PageOrder, limit: usize) -> MessagePageQuery {
-    MessagePageQuery {
-        tenant: draft.tenant,
-        conversation: draft.conversation,
-        viewer,
-        after: Seq::ZERO,
-        before: None,
-        from: None,
-        to: None,
-        order,
-        limit,
-    }
+    MessagePageQuery::all(draft.tenant, draft.conversation, viewer, order, limit)
 }
 
 fn seqs(messages: &[Message]) -> Vec<i64> {

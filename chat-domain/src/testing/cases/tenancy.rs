@@ -66,17 +66,7 @@ pub async fn another_tenant_sees_nothing(repos: &Repositories) {
         assert_eq!(repos.conversations.member_count(other, c).await.unwrap(), 0);
         assert!(repos.conversations.receipts(other, c, Seq::new(1)).await.unwrap().is_empty());
         for viewer in [u, v, w] {
-            let page = MessagePageQuery {
-                tenant: other,
-                conversation: c,
-                viewer,
-                after: Seq::ZERO,
-                before: None,
-                from: None,
-                to: None,
-                order: PageOrder::NewestFirst,
-                limit: 50,
-            };
+            let page = MessagePageQuery::all(other, c, viewer, PageOrder::NewestFirst, 50);
             assert!(repos.messages.page(&page).await.unwrap().is_empty());
         }
     }

@@ -54,17 +54,7 @@ pub async fn failed_unit_of_work_leaves_nothing_behind(repos: &Repositories) {
     assert!(repos.messages.reactions(t, &[first_id]).await.unwrap().is_empty());
     assert_eq!(repos.events.window(t, b).await.unwrap(), window_b);
     assert!(repos.events.after(t, a, EventSeq::ZERO, 10).await.unwrap().is_empty());
-    let page = MessagePageQuery {
-        tenant: t,
-        conversation: c,
-        viewer: b,
-        after: Seq::ZERO,
-        before: None,
-        from: None,
-        to: None,
-        order: PageOrder::OldestFirst,
-        limit: 10,
-    };
+    let page = MessagePageQuery::all(t, c, b, PageOrder::OldestFirst, 10);
     let visible: Vec<MessageId> = repos.messages.page(&page).await.unwrap().iter().map(|m| m.id()).collect();
     assert_eq!(visible, vec![first_id], "not hidden, and no second message");
 
