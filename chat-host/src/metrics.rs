@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use chat_infrastructure::realtime::OutboxStats;
 
+use crate::storage::WriteQueueSource;
+
 /// Upper bounds of the request latency histogram, in seconds.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 
@@ -48,6 +50,7 @@ pub struct Metrics {
     events_emitted: AtomicU64,
     errors: AtomicU64,
     outbox: OnceLock<Arc<OutboxStats>>,
+    write_queue: OnceLock<WriteQueueSource>,
 }
 
 impl Metrics {
@@ -67,7 +70,8 @@ impl Metrics {
             let mut latency = self.latency.lock().unwrap_or_else(|p| p.into_inner());
             latency.entry((method.to_owned(), route.to_owned())).or_default().observe(elapsed.as_secs_f64());
         }
-        if status >= 500 {
+        // 503 says "not now" (overload, not ready), not that something broke.
+        if status >= 500 && status != 503 {
             self.errors.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -112,6 +116,11 @@ impl Metrics {
     /// Cluster mode: reports the outbox relay's figures from now on.
     pub fn set_outbox(&self, stats: Arc<OutboxStats>) {
         let _ = self.outbox.set(stats);
+    }
+
+    /// Reports the store's write queue (depth, delay, refused writes) from now on.
+    pub fn set_write_queue(&self, source: WriteQueueSource) {
+        let _ = self.write_queue.set(source);
     }
 
     /// Sockets connected now.
@@ -227,10 +236,34 @@ impl Metrics {
                 outbox.marks_dropped().to_string(),
             );
         }
+        if let Some(source) = self.write_queue.get() {
+            let queue = source.read();
+            gauge(
+                &mut out,
+                "chat_write_queue_units",
+                "Units of work and writes waiting for the store's group-commit writer.",
+                "gauge",
+                queue.queued_units.to_string(),
+            );
+            gauge(
+                &mut out,
+                "chat_write_queue_delay_seconds",
+                "How long the freshest unit of the writer's latest batch waited (what admission control checks).",
+                "gauge",
+                queue.latest_delay.as_secs_f64().to_string(),
+            );
+            gauge(
+                &mut out,
+                "chat_writes_refused_total",
+                "Writes refused with chat.overloaded because the writer's queue was too slow (CHAT_WRITE_QUEUE_LIMIT_MS).",
+                "counter",
+                queue.refused.to_string(),
+            );
+        }
         gauge(
             &mut out,
             "chat_errors_total",
-            "Internal errors (5xx responses and failed socket handlers).",
+            "Internal errors (5xx responses other than 503, and failed socket handlers).",
             "counter",
             self.errors.load(Ordering::Relaxed).to_string(),
         );
@@ -258,5 +291,27 @@ mod tests {
             )
         );
         assert!(text.contains("le=\"+Inf\"} 2"));
+    }
+
+    /// An overloaded server's 503s are not internal errors; the writer's queue figures are reported.
+    #[test]
+    fn refused_writes_are_counted_apart_from_errors() {
+        let m = Metrics::new();
+        m.record_request("POST", "/api/chat/messages", 503, Duration::from_millis(1));
+        m.record_request("POST", "/api/chat/messages", 500, Duration::from_millis(1));
+        m.set_write_queue(WriteQueueSource::new(|| chat_infrastructure::persistence::WriteQueueStats {
+            queued_units: 7,
+            latest_delay: Duration::from_millis(2500),
+            refused: 3,
+        }));
+        let text = m.render();
+        for line in [
+            "chat_errors_total 1",
+            "chat_write_queue_units 7",
+            "chat_write_queue_delay_seconds 2.5",
+            "chat_writes_refused_total 3",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing `{line}` in:\n{text}");
+        }
     }
 }

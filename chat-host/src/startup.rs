@@ -131,6 +131,9 @@ impl Application {
         }
 
         let metrics = Arc::new(Metrics::new());
+        if let Some(queue) = store.write_queue.clone() {
+            metrics.set_write_queue(queue);
+        }
         let (socket_layer, io) = socket::socket_io(&config.limits);
         let mut local: Arc<dyn RealTimeChatMessageSender> =
             Arc::new(MeteredSender { inner: SocketIoChatMessageSender::new(io.clone()), metrics: metrics.clone() });

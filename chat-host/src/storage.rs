@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chat_domain::Repositories;
 use chat_domain::memory::InMemoryChatStore;
-use chat_infrastructure::persistence::{IntegrityReport, SeaOrmChatStore, StoreOptions};
+use chat_infrastructure::persistence::{IntegrityReport, SeaOrmChatStore, StoreOptions, WriteQueueStats};
 
 use crate::config::{DatabaseConfig, is_memory_url, redact_url};
 use crate::health::Readiness;
@@ -26,6 +26,30 @@ pub struct OpenedStore {
     pub repositories: Repositories,
     /// Readiness probe.
     pub readiness: Arc<dyn Readiness>,
+    /// The writer's queue, for the metrics (`None`: the in-memory store has no writer).
+    pub write_queue: Option<WriteQueueSource>,
+}
+
+/// Reads the writer's queue figures when the metrics are rendered.
+#[derive(Clone)]
+pub struct WriteQueueSource(Arc<dyn Fn() -> WriteQueueStats + Send + Sync>);
+
+impl WriteQueueSource {
+    /// A source that calls `read` for each rendering.
+    pub fn new(read: impl Fn() -> WriteQueueStats + Send + Sync + 'static) -> Self {
+        Self(Arc::new(read))
+    }
+
+    /// The figures now.
+    pub fn read(&self) -> WriteQueueStats {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for WriteQueueSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("WriteQueueSource").field(&self.read()).finish()
+    }
 }
 
 impl std::fmt::Debug for OpenedStore {
@@ -45,6 +69,7 @@ pub async fn open_store(
         return Ok(OpenedStore {
             repositories: Repositories::from_store(Arc::new(InMemoryChatStore::new())),
             readiness: Arc::new(AlwaysReady),
+            write_queue: None,
         });
     }
     let store = connect(database, true, write_queue_limit).await?;
@@ -52,7 +77,12 @@ pub async fn open_store(
         tracing::info!(setting = %name, %value, "database setting in force");
     }
     let store = Arc::new(store);
-    Ok(OpenedStore { repositories: Repositories::from_store(store.clone()), readiness: Arc::new(PingProbe(store)) })
+    let queue = store.clone();
+    Ok(OpenedStore {
+        repositories: Repositories::from_store(store.clone()),
+        readiness: Arc::new(PingProbe(store)),
+        write_queue: Some(WriteQueueSource::new(move || queue.write_queue())),
+    })
 }
 
 /// Applies the migrations and returns (for `chat-host migrate`).

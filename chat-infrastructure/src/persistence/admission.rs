@@ -30,12 +30,14 @@ pub(crate) struct Admission {
     limit: Option<Duration>,
     /// Queueing delay of the freshest unit of the latest batch, in microseconds.
     latest_delay_us: AtomicU64,
+    /// Writes refused so far.
+    refused: AtomicU64,
 }
 
 impl Admission {
     /// Admission held to `limit` of queueing delay; `None` admits everything.
     pub(crate) fn new(limit: Option<Duration>) -> Self {
-        Self { limit: limit.filter(|l| !l.is_zero()), latest_delay_us: AtomicU64::new(0) }
+        Self { limit: limit.filter(|l| !l.is_zero()), latest_delay_us: AtomicU64::new(0), refused: AtomicU64::new(0) }
     }
 
     /// Records how long the freshest unit of the batch just taken had waited in the queue.
@@ -49,11 +51,22 @@ impl Admission {
         let Some(limit) = self.limit else {
             return Ok(());
         };
-        let delay = Duration::from_micros(self.latest_delay_us.load(Ordering::Relaxed));
+        let delay = self.latest_delay();
         if queued == 0 || delay <= limit {
             return Ok(());
         }
+        self.refused.fetch_add(1, Ordering::Relaxed);
         Err(RepositoryError::Overloaded { retry_after: delay.clamp(RETRY_AFTER_MIN, RETRY_AFTER_MAX) })
+    }
+
+    /// How long the freshest unit of the latest batch waited in the queue.
+    pub(crate) fn latest_delay(&self) -> Duration {
+        Duration::from_micros(self.latest_delay_us.load(Ordering::Relaxed))
+    }
+
+    /// Writes refused so far.
+    pub(crate) fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
     }
 }
 
@@ -84,6 +97,8 @@ mod tests {
         assert_eq!(refused_for(admission.admit(1)), Some(Duration::from_millis(1_200)));
         admission.record(Duration::from_secs(60));
         assert_eq!(refused_for(admission.admit(1)), Some(RETRY_AFTER_MAX), "the time to retry after is capped");
+        assert_eq!(admission.refused(), 2);
+        assert_eq!(admission.latest_delay(), Duration::from_secs(60));
     }
 
     /// Refusals stop the queue from growing, so the delay measured last may never be measured again:

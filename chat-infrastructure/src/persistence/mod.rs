@@ -33,4 +33,4 @@ pub use integrity::{IntegrityProblem, IntegrityReport};
 pub use migration::Migrator;
 pub use options::{Backend, DatabaseConfig, Durability, StoreOptions};
 pub use outbox::{OutboxClaim, PublishedKey, SeaOrmOutbox, StoredEventKey};
-pub use store::SeaOrmChatStore;
+pub use store::{SeaOrmChatStore, WriteQueueStats};

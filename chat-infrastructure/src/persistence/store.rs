@@ -144,6 +144,17 @@ impl SeaOrmChatStore {
         self.inner.writer.max_capacity() - self.inner.writer.capacity()
     }
 
+    /// The writer's queue as operators watch it (metrics): its depth, its latest delay, and the writes
+    /// admission control refused.
+    pub fn write_queue(&self) -> WriteQueueStats {
+        let admission = &self.inner.admission;
+        WriteQueueStats {
+            queued_units: self.queued_units(),
+            latest_delay: admission.latest_delay(),
+            refused: admission.refused(),
+        }
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), RepositoryError> {
         self.inner.db.ping().await.map_err(db_err)
@@ -185,6 +196,18 @@ impl SeaOrmChatStore {
             Err(WorkError::Domain(e)) => Err(RepositoryError::storage_msg(e.to_string())),
         }
     }
+}
+
+/// A snapshot of the writer's queue (see [`SeaOrmChatStore::write_queue`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriteQueueStats {
+    /// Units of work and writes waiting for the writer now.
+    pub queued_units: usize,
+    /// How long the freshest unit of the latest batch waited: what admission control compares with its
+    /// limit.
+    pub latest_delay: Duration,
+    /// Writes refused by admission control since the store was opened.
+    pub refused: u64,
 }
 
 /// Group commit: the unit is queued to the writer, runs in its own savepoint of the batch transaction, and
@@ -327,6 +350,9 @@ mod tests {
             }
             other => panic!("a write behind a slow queue must be refused, got {:?}", other.map(drop)),
         }
+        let stats = store.write_queue();
+        assert_eq!((stats.queued_units, stats.refused), (1, 1), "{stats:?}");
+        assert!(stats.latest_delay >= Duration::from_millis(60), "{stats:?}");
 
         second_release.notify_one();
         for (name, job) in [("first", first), ("second", second), ("third", third), ("fourth", fourth)] {
