@@ -65,7 +65,7 @@ impl TenantSettingsCache {
         let mut state = self.state();
         if state.generation == generation {
             if state.entries.len() >= MAX_TENANTS {
-                state.entries.retain(|_, (fetched, _)| *fetched <= now && self.fresh(*fetched, now));
+                state.entries.retain(|_, (fetched, _)| self.fresh(*fetched, now));
                 if state.entries.len() >= MAX_TENANTS {
                     state.entries.clear();
                 }

@@ -161,26 +161,21 @@ impl ApiError {
 /// The problem document for an application error (also used by socket acknowledgements, for the codes).
 pub fn problem_of(error: &AppError) -> Problem {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    match error {
+    let mut p = match error {
         AppError::Internal { .. } => Problem::internal(),
         AppError::Validation { errors } => {
             let mut p = Problem::new(status, error.code(), error.to_string());
             p.errors = errors.clone();
             p
         }
-        AppError::RateLimited { retry_after } => {
-            let mut p = Problem::new(status, error.code(), "too many requests; retry later");
-            p.retry_after_ms = Some(retry_after_ms(*retry_after));
-            p
-        }
-        AppError::Overloaded { retry_after } => {
-            let mut p =
-                Problem::new(status, error.code(), "the server is over capacity; nothing was done, retry later");
-            p.retry_after_ms = Some(retry_after_ms(*retry_after));
-            p
+        AppError::RateLimited { .. } => Problem::new(status, error.code(), "too many requests; retry later"),
+        AppError::Overloaded { .. } => {
+            Problem::new(status, error.code(), "the server is over capacity; nothing was done, retry later")
         }
         _ => Problem::new(status, error.code(), error.to_string()),
-    }
+    };
+    p.retry_after_ms = error.retry_after().map(retry_after_ms);
+    p
 }
 
 impl IntoResponse for ApiError {

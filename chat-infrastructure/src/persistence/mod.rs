@@ -9,8 +9,8 @@
 //!
 //! Layout: `entities` (rows), `migration` (schema), `mapping` (rows <-> domain, the only place that does
 //! it), `queries` (reads shared by units and ports), `transaction` (the unit of work's writes), `writer`
-//! (group commit), `admission` (refusing writes while the writer's queue is too slow), `batch` (what one batch keeps in memory), `repositories` (read ports), `integrity`
-//! (consistency checks), `sql` (helpers).
+//! (group commit), `admission` (refusing writes while the writer's queue is too slow), `batch` (what one
+//! batch keeps in memory), `repositories` (read ports), `integrity` (consistency checks), `sql` (helpers).
 
 mod admission;
 mod batch;
