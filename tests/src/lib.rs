@@ -242,6 +242,21 @@ impl TestApp {
         assert_eq!(status, 200, "{body}");
     }
 
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.http.get(self.url("/metrics")).send().await.unwrap().text().await.unwrap()
+    }
+
+    /// One unlabelled series of the `/metrics` text, as an integer (panics if it is missing).
+    pub async fn metric(&self, name: &str) -> u64 {
+        let metrics = self.metrics().await;
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name}:\n{metrics}"));
+        line[name.len() + 1..].parse().unwrap_or_else(|_| panic!("{line}"))
+    }
+
     /// Whether `/health/live` answers 200.
     pub async fn is_healthy(&self) -> bool {
         matches!(self.http.get(self.url("/health/live")).send().await, Ok(r) if r.status() == 200)

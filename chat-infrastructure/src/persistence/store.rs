@@ -286,13 +286,13 @@ mod tests {
             Box::pin(async move {
                 started.notify_one();
                 release.notified().await;
-                Ok((Box::new(()) as WorkOutput, Vec::new(), UnitDelta::default()))
+                writer::nothing_done()
             })
         })
     }
 
     fn plain() -> JobFn {
-        Box::new(|_, _| Box::pin(async { Ok((Box::new(()) as WorkOutput, Vec::new(), UnitDelta::default())) }))
+        Box::new(|_, _| Box::pin(async { writer::nothing_done() }))
     }
 
     async fn until_queued(store: &SeaOrmChatStore, units: usize) {

@@ -61,6 +61,12 @@ pub(crate) struct Job {
     pub(crate) queued_at: Instant,
 }
 
+/// What a job that writes nothing and returns nothing produces (tests build such jobs around it).
+#[cfg(test)]
+pub(crate) fn nothing_done() -> JobOutput {
+    Ok((Box::new(()) as WorkOutput, Vec::new(), UnitDelta::default()))
+}
+
 /// The key of the transaction-scoped advisory lock that serialises writer transactions across processes on
 /// PostgreSQL (see `docs/adr/0002-seq-and-concurrency.md`).
 const WRITER_LOCK_KEY: i64 = 0x0063_6861_7477_7231; // "chatwr1"
@@ -238,8 +244,7 @@ mod tests {
     }
 
     fn ok_job(kind: JobKind) -> (Job, oneshot::Receiver<JobReply>) {
-        let body: JobFn =
-            Box::new(|_, _| Box::pin(async { Ok((Box::new(()) as WorkOutput, Vec::new(), UnitDelta::default())) }));
+        let body: JobFn = Box::new(|_, _| Box::pin(async { nothing_done() }));
         job(body, kind)
     }
 
@@ -251,7 +256,7 @@ mod tests {
         let breaks: JobFn = Box::new(|txn, _| {
             Box::pin(async move {
                 txn.execute_unprepared("ROLLBACK").await.map_err(super::db_err)?;
-                Ok((Box::new(()) as WorkOutput, Vec::new(), UnitDelta::default()))
+                nothing_done()
             })
         });
         let (first, first_answer) = job(breaks, JobKind::Unit);

@@ -685,7 +685,7 @@ async fn every_documented_operation_refuses_bad_ids_queries_and_bodies_without_a
     let (alice, bob) = (TestUser::new("alice"), TestUser::new("bob"));
     app.touch(&bob).await;
     app.send_to(&alice, &bob, "still fine").await;
-    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = app.metrics().await;
     let errors = metrics.lines().find(|l| l.starts_with("chat_errors_total ")).unwrap_or_default().to_owned();
     println!("bad input: {} operations, {cases} cases", ops.len());
     assert!(failures.is_empty(), "{} of {cases} cases failed:\n{}", failures.len(), failures.join("\n"));

@@ -182,6 +182,5 @@ async fn every_client_event_refuses_malformed_payloads_and_survives_odd_ones() {
     let ok = socket.ack("sync", json!({ "afterEventSeq": 0 })).await;
     assert_eq!(ok["ok"], true, "{ok}");
     assert!(app.is_healthy().await);
-    let metrics = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.lines().any(|l| l == "chat_errors_total 0"), "internal errors were counted:\n{metrics}");
+    assert_eq!(app.metric("chat_errors_total").await, 0, "internal errors were counted");
 }
