@@ -10,6 +10,9 @@
 //! `--group N` also sends `--group-messages M` (default 500) messages into one group of N members: the
 //! storage side of B3 (SPEC §8: >= 50 msg/s stored into a 1,000-member group).
 //!
+//! On SQLite the store runs twice in the same run: with its writer on SQLite's C API (the default) and on
+//! the async driver (`SqliteWriter::Driver`), for the writer's A/B.
+//!
 //! SQLite (file, `strict`) always; PostgreSQL too when `CHAT_BENCH_DATABASE_URL` (or
 //! `CHAT_TEST_DATABASE_URL`) is set — a fresh schema is created and dropped.
 
@@ -23,7 +26,7 @@ use chat_domain::messaging::{MessagingManager, SendMessage, SendTarget};
 use chat_domain::text::PersonName;
 use chat_domain::user::ChatUser;
 use chat_domain::{Repositories, TenantId, UserId};
-use chat_infrastructure::persistence::{Migrator, SeaOrmChatStore, StoreOptions};
+use chat_infrastructure::persistence::{Migrator, SeaOrmChatStore, SqliteWriter, StoreOptions};
 use chrono::Utc;
 use sea_orm::{
     ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, Statement, TransactionTrait, Value,
@@ -510,12 +513,18 @@ fn raw_c_api_event(
     Ok(())
 }
 
-/// `c_api`: for SQLite, a file for the C API baseline ([`raw_c_api`]).
+/// The SQLite leg's extra files: one for the store with its writer on the async driver (the same-run A/B of
+/// the writer's connection), one for the C API baseline ([`raw_c_api`]).
+struct SqliteExtras {
+    driver_writer_url: String,
+    c_api: std::path::PathBuf,
+}
+
 async fn run_backend(
     label: &str,
     store_url: &str,
     raw_url: &str,
-    c_api: Option<std::path::PathBuf>,
+    sqlite: Option<SqliteExtras>,
     a: &Args,
 ) -> Result<()> {
     let store = SeaOrmChatStore::connect(StoreOptions::new(store_url)).await?;
@@ -526,6 +535,20 @@ async fn run_backend(
     let pairs = seed(&repos, tenant, a.pairs).await?;
     let peak = store_peak(&repos, tenant, &pairs, a).await?;
     let half = store_paced(&repos, tenant, &pairs, peak.rate / 2.0).await?;
+    if let Some(extras) = &sqlite {
+        let options =
+            StoreOptions { sqlite_writer: SqliteWriter::Driver, ..StoreOptions::new(&extras.driver_writer_url) };
+        let driver = Repositories::from_store(Arc::new(SeaOrmChatStore::connect(options).await?));
+        let driver_pairs = seed(&driver, tenant, a.pairs).await?;
+        let before = store_peak(&driver, tenant, &driver_pairs, a).await?;
+        println!(
+            "[{label}] store with the writer on the async driver: {:.0} msg/s, ack p50 {:.2} ms, p99 {:.2} ms | ratio C API writer/driver writer = {:.2}",
+            before.rate,
+            before.p50,
+            before.p99,
+            peak.rate / before.rate
+        );
+    }
 
     let raw_store = SeaOrmChatStore::connect(StoreOptions::new(raw_url)).await?; // same schema and pragmas
     let raw_db = raw_store.connection().clone();
@@ -536,7 +559,7 @@ async fn run_backend(
         peak.rate, peak.p50, peak.p99, half.rate, half.p50, half.p99
     );
     println!("[{label}] raw program: {baseline:.0} msg/s | ratio store/raw = {:.2}", peak.rate / baseline);
-    if let Some(path) = c_api {
+    if let Some(SqliteExtras { c_api: path, .. }) = sqlite {
         // The store creates the file (schema, triggers, WAL) and closes; the C API program runs alone on it,
         // with the pragmas the store reported.
         let url = format!("sqlite://{}?mode=rwc", path.display());
@@ -597,7 +620,11 @@ async fn main() -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let store_url = format!("sqlite://{}?mode=rwc", dir.join("store.db").display());
     let raw_url = format!("sqlite://{}?mode=rwc", dir.join("raw.db").display());
-    let result = run_backend("sqlite strict", &store_url, &raw_url, Some(dir.join("raw_c_api.db")), &a).await;
+    let extras = SqliteExtras {
+        driver_writer_url: format!("sqlite://{}?mode=rwc", dir.join("store_driver_writer.db").display()),
+        c_api: dir.join("raw_c_api.db"),
+    };
+    let result = run_backend("sqlite strict", &store_url, &raw_url, Some(extras), &a).await;
     let _ = std::fs::remove_dir_all(&dir);
     result?;
 

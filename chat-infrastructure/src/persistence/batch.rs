@@ -21,12 +21,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, Value};
+use sea_orm::Value;
 use uuid::Uuid;
 
 use chat_domain::{RepositoryError, UserId};
 
-use super::sql::{db_err, rows as values_list, stmt};
+use super::conn::Conn;
+use super::sql::{rows as values_list, stmt};
 
 /// A counter's key: (tenant, conversation) or (tenant, user).
 pub(crate) type CounterKey = (Uuid, Uuid);
@@ -157,7 +158,7 @@ impl BatchState {
     /// Writes everything the database is behind on (counters, pending rows) with multi-row statements and
     /// forgets the batch state. Runs before the commit, and before any job that reads or writes those
     /// tables without going through a unit's delta.
-    pub(crate) async fn flush(&mut self, conn: &DatabaseTransaction) -> Result<(), RepositoryError> {
+    pub(crate) async fn flush(&mut self, conn: &Conn<'_>) -> Result<(), RepositoryError> {
         let seqs: Vec<(CounterKey, i64)> =
             self.seqs.drain().filter(|(_, c)| c.dirty).map(|(k, c)| (k, c.value)).collect();
         let streams: Vec<(CounterKey, i64)> =
@@ -216,19 +217,19 @@ impl BatchState {
 /// Inserts `rows` (each `width` values) as `{head} (?, …), (?, …) {tail}`, in statements of at most 5,000
 /// bound values: well under every backend's limit (SQLite: 32,766; PostgreSQL: 65,535).
 async fn insert_rows(
-    conn: &DatabaseTransaction,
+    conn: &Conn<'_>,
     head: &str,
     tail: &str,
     width: usize,
     rows: impl Iterator<Item = Vec<Value>>,
 ) -> Result<(), RepositoryError> {
     let per_statement = (5000 / width).max(1);
-    let backend = conn.get_database_backend();
+    let backend = conn.backend();
     let mut rows = rows.peekable();
     while rows.peek().is_some() {
         let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_statement).collect();
         let sql = format!("{head} {} {tail}", values_list(chunk.len(), width));
-        conn.execute_raw(stmt(backend, &sql, chunk.into_iter().flatten().collect())).await.map_err(db_err)?;
+        conn.execute(stmt(backend, &sql, chunk.into_iter().flatten().collect())).await?;
     }
     Ok(())
 }

@@ -9,11 +9,14 @@
 //!
 //! Layout: `entities` (rows), `migration` (schema), `mapping` (rows <-> domain, the only place that does
 //! it), `queries` (reads shared by units and ports), `transaction` (the unit of work's writes), `writer`
-//! (group commit), `admission` (refusing writes while the writer's queue is too slow), `batch` (what one
+//! (group commit), `conn` (what statements run on: the pool, the
+//! writer's transaction, or `direct`, the SQLite writer's own connection on the C API), `admission` (refusing writes while the writer's queue is too slow), `batch` (what one
 //! batch keeps in memory), `repositories` (read ports), `integrity` (consistency checks), `sql` (helpers).
 
 mod admission;
 mod batch;
+mod conn;
+mod direct;
 pub mod entities;
 mod integrity;
 mod mapping;
@@ -31,6 +34,6 @@ mod writer;
 
 pub use integrity::{IntegrityProblem, IntegrityReport};
 pub use migration::Migrator;
-pub use options::{Backend, DatabaseConfig, Durability, StoreOptions};
+pub use options::{Backend, DatabaseConfig, Durability, SqliteWriter, StoreOptions};
 pub use outbox::{OutboxClaim, PublishedKey, SeaOrmOutbox, StoredEventKey};
 pub use store::{SeaOrmChatStore, WriteQueueStats};

@@ -69,6 +69,20 @@ pub struct StoreOptions {
     /// Admission control: refuse writes (`RepositoryError::Overloaded`) while the group-commit queue
     /// makes units wait longer than this; `None` (the default) queues every write however long the wait.
     pub max_queue_delay: Option<Duration>,
+    /// How the writer talks to a SQLite file (an in-memory database is always written through the pool's
+    /// one connection, which holds it).
+    pub sqlite_writer: SqliteWriter,
+}
+
+/// How the writer of a SQLite file reaches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteWriter {
+    /// Its own connection on SQLite's C API, on its own thread: no thread switch per statement (the
+    /// default; see `docs/performance.md`).
+    #[default]
+    Direct,
+    /// A connection of the async driver's pool, like the reads.
+    Driver,
 }
 
 impl StoreOptions {
@@ -88,6 +102,7 @@ impl StoreOptions {
             busy_timeout: Duration::from_secs(5),
             migrate: true,
             max_queue_delay: None,
+            sqlite_writer: SqliteWriter::default(),
         }
     }
 }

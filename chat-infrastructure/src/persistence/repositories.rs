@@ -55,11 +55,11 @@ impl SeaOrmChatStore {
 #[async_trait]
 impl ChatUserRepository for SeaOrmChatStore {
     async fn find(&self, tenant: TenantId, id: UserId) -> Result<Option<ChatUser>, RepositoryError> {
-        queries::user(self.connection(), tenant, id).await
+        queries::user(&self.reader(), tenant, id).await
     }
 
     async fn find_many(&self, tenant: TenantId, ids: &[UserId]) -> Result<Vec<ChatUser>, RepositoryError> {
-        queries::users(self.connection(), tenant, ids).await
+        queries::users(&self.reader(), tenant, ids).await
     }
 
     async fn search(&self, query: &UserSearchQuery) -> Result<Vec<ChatUser>, RepositoryError> {
@@ -94,7 +94,7 @@ impl ChatUserRepository for SeaOrmChatStore {
 
     async fn upsert(&self, user: &ChatUser) -> Result<(), RepositoryError> {
         let user = user.clone();
-        self.write(move |c| Box::pin(async move { upsert_user(c, &user).await })).await
+        self.write(move |c| Box::pin(async move { upsert_user(&c, &user).await })).await
     }
 }
 
@@ -106,7 +106,7 @@ impl ConversationRepository for SeaOrmChatStore {
         id: ConversationId,
         user: UserId,
     ) -> Result<Option<Conversation>, RepositoryError> {
-        queries::side(self.connection(), tenant, id, user).await
+        queries::side(&self.reader(), tenant, id, user).await
     }
 
     async fn find_direct(
@@ -115,7 +115,7 @@ impl ConversationRepository for SeaOrmChatStore {
         user: UserId,
         peer: UserId,
     ) -> Result<Option<Conversation>, RepositoryError> {
-        queries::direct_side(self.connection(), tenant, user, peer).await
+        queries::direct_side(&self.reader(), tenant, user, peer).await
     }
 
     async fn list(&self, query: &ConversationListQuery) -> Result<Vec<Conversation>, RepositoryError> {
@@ -146,7 +146,7 @@ impl ConversationRepository for SeaOrmChatStore {
     }
 
     async fn sides(&self, tenant: TenantId, id: ConversationId) -> Result<Vec<Conversation>, RepositoryError> {
-        queries::sides(self.connection(), tenant, id).await
+        queries::sides(&self.reader(), tenant, id).await
     }
 
     async fn member_count(&self, tenant: TenantId, id: ConversationId) -> Result<u64, RepositoryError> {
@@ -221,11 +221,11 @@ impl ConversationRepository for SeaOrmChatStore {
 #[async_trait]
 impl MessageRepository for SeaOrmChatStore {
     async fn find(&self, tenant: TenantId, id: MessageId) -> Result<Option<Message>, RepositoryError> {
-        queries::message(self.connection(), tenant, id).await
+        queries::message(&self.reader(), tenant, id).await
     }
 
     async fn find_many(&self, tenant: TenantId, ids: &[MessageId]) -> Result<Vec<Message>, RepositoryError> {
-        queries::messages(self.connection(), tenant, ids).await
+        queries::messages(&self.reader(), tenant, ids).await
     }
 
     async fn find_by_client_id(
@@ -234,7 +234,7 @@ impl MessageRepository for SeaOrmChatStore {
         sender: UserId,
         client_message_id: &ClientMessageId,
     ) -> Result<Option<Message>, RepositoryError> {
-        queries::message_by_client_id(self.connection(), tenant, sender, client_message_id).await
+        queries::message_by_client_id(&self.reader(), tenant, sender, client_message_id).await
     }
 
     async fn page(&self, query: &MessagePageQuery) -> Result<Vec<Message>, RepositoryError> {
@@ -349,7 +349,7 @@ impl MessageRepository for SeaOrmChatStore {
 #[async_trait]
 impl ChatGroupRepository for SeaOrmChatStore {
     async fn find(&self, tenant: TenantId, id: ConversationId) -> Result<Option<ChatGroup>, RepositoryError> {
-        queries::group(self.connection(), tenant, id).await
+        queries::group(&self.reader(), tenant, id).await
     }
 
     async fn members(&self, query: &GroupMemberPageQuery) -> Result<Vec<GroupMember>, RepositoryError> {
@@ -386,16 +386,15 @@ impl SettingsRepository for SeaOrmChatStore {
         };
         self.write(move |c| {
             Box::pin(async move {
-                tenant_setting::Entity::insert(row)
-                    .on_conflict(
+                c.insert(
+                    tenant_setting::Entity::insert(row).on_conflict(
                         OnConflict::column(tenant_setting::Column::TenantId)
                             .update_column(tenant_setting::Column::Settings)
                             .to_owned(),
-                    )
-                    .exec_without_returning(c)
-                    .await
-                    .map(drop)
-                    .map_err(db_err)
+                    ),
+                )
+                .await
+                .map(drop)
             })
         })
         .await
@@ -420,16 +419,15 @@ impl SettingsRepository for SeaOrmChatStore {
         };
         self.write(move |c| {
             Box::pin(async move {
-                user_setting::Entity::insert(row)
-                    .on_conflict(
+                c.insert(
+                    user_setting::Entity::insert(row).on_conflict(
                         OnConflict::columns([user_setting::Column::TenantId, user_setting::Column::UserId])
                             .update_column(user_setting::Column::Settings)
                             .to_owned(),
-                    )
-                    .exec_without_returning(c)
-                    .await
-                    .map(drop)
-                    .map_err(db_err)
+                    ),
+                )
+                .await
+                .map(drop)
             })
         })
         .await
@@ -485,9 +483,9 @@ impl EventRepository for SeaOrmChatStore {
     async fn prune(&self, older_than: DateTime<Utc>) -> Result<u64, RepositoryError> {
         self.write(move |c| {
             Box::pin(async move {
-                let backend = c.get_database_backend();
+                let backend = c.backend();
                 // Remember per user how far their stream is cut, then cut it.
-                c.execute_raw(stmt(
+                c.execute(stmt(
                     backend,
                     "UPDATE user_streams SET pruned_event_seq = (SELECT MAX(ue.event_seq) FROM user_events ue \
                      WHERE ue.tenant_id = user_streams.tenant_id AND ue.user_id = user_streams.user_id AND ue.at < ?) \
@@ -495,17 +493,11 @@ impl EventRepository for SeaOrmChatStore {
                      AND ue.user_id = user_streams.user_id AND ue.at < ?)",
                     vec![older_than.into(), older_than.into()],
                 ))
-                .await
-                .map_err(db_err)?;
+                .await?;
                 // Counted per recipient, as each user's stream sees it.
-                let dropped = c
-                    .execute_raw(stmt(backend, "DELETE FROM user_events WHERE at < ?", vec![older_than.into()]))
-                    .await
-                    .map_err(db_err)?
-                    .rows_affected();
-                c.execute_raw(stmt(backend, "DELETE FROM events WHERE at < ?", vec![older_than.into()]))
-                    .await
-                    .map_err(db_err)?;
+                let dropped =
+                    c.execute(stmt(backend, "DELETE FROM user_events WHERE at < ?", vec![older_than.into()])).await?;
+                c.execute(stmt(backend, "DELETE FROM events WHERE at < ?", vec![older_than.into()])).await?;
                 Ok(dropped)
             })
         })
@@ -516,15 +508,15 @@ impl EventRepository for SeaOrmChatStore {
 #[async_trait]
 impl AttachmentRepository for SeaOrmChatStore {
     async fn insert(&self, attachment: &Attachment) -> Result<(), RepositoryError> {
-        let exists = queries::attachment(self.connection(), attachment.parts().tenant, attachment.id()).await?;
+        let exists = queries::attachment(&self.reader(), attachment.parts().tenant, attachment.id()).await?;
         if exists.is_some() {
             return Err(RepositoryError::Conflict(format!("attachment {} already exists", attachment.id())));
         }
         let attachment = attachment.clone();
-        self.write(move |c| Box::pin(async move { upsert_attachment(c, &attachment).await })).await
+        self.write(move |c| Box::pin(async move { upsert_attachment(&c, &attachment).await })).await
     }
 
     async fn find(&self, tenant: TenantId, id: AttachmentId) -> Result<Option<Attachment>, RepositoryError> {
-        queries::attachment(self.connection(), tenant, id).await
+        queries::attachment(&self.reader(), tenant, id).await
     }
 }

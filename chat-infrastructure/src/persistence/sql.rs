@@ -4,6 +4,8 @@ use sea_orm::{DbBackend, DbErr, SqlErr, Statement, Value};
 
 use chat_domain::RepositoryError;
 
+use super::direct::UNIQUE_VIOLATION;
+
 /// A raw statement written with `?` placeholders (the SQL must be valid on both backends); on PostgreSQL
 /// the placeholders become `$1`, `$2`, … The SQL never holds a `?` inside a literal.
 pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
@@ -45,10 +47,15 @@ pub(crate) fn rows(n: usize, width: usize) -> String {
 }
 
 /// Maps a database error to the domain's: uniqueness violations are `Conflict`, everything else `Storage`.
+/// The async driver's errors carry their code; the SQLite writer's own connection reports a violation
+/// with SQLite's message (see `direct`).
 pub(crate) fn db_err(error: DbErr) -> RepositoryError {
     match error.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(detail)) => RepositoryError::Conflict(detail),
-        _ => RepositoryError::storage(error),
+        _ => match error {
+            DbErr::Custom(detail) if detail.starts_with(UNIQUE_VIOLATION) => RepositoryError::Conflict(detail),
+            other => RepositoryError::storage(other),
+        },
     }
 }
 

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{mpsc, oneshot};
 
@@ -14,11 +14,13 @@ use chat_domain::{RepositoryError, WorkError};
 
 use super::admission::Admission;
 use super::batch::UnitDelta;
+use super::conn::Conn;
+use super::direct::{DirectOptions, DirectSqlite};
 use super::migration::Migrator;
-use super::options::{Backend, Durability, StoreOptions, is_sqlite_memory};
+use super::options::{Backend, Durability, SqliteWriter, StoreOptions, is_sqlite_memory};
 use super::sql::db_err;
 use super::transaction::SeaOrmTransaction;
-use super::writer::{self, Job, JobFn, JobKind};
+use super::writer::{self, Job, JobFn, JobKind, WriterDb};
 
 /// How many jobs may wait for the writer before senders wait too (back-pressure).
 const QUEUE_DEPTH: usize = 8192;
@@ -71,6 +73,7 @@ impl SeaOrmChatStore {
             .ok_or_else(|| RepositoryError::storage_msg("the database URL must start with sqlite: or postgres:"))?;
         let mut connect = ConnectOptions::new(url.clone());
         let pool_size;
+        let mut direct = None;
         connect.sqlx_logging(false).connect_timeout(Duration::from_secs(10)).acquire_timeout(Duration::from_secs(30));
         match backend {
             Backend::Sqlite => {
@@ -88,6 +91,14 @@ impl SeaOrmChatStore {
                         .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"));
                     if memory { o } else { o.journal_mode(SqliteJournalMode::Wal) }
                 });
+                if !memory && options.sqlite_writer == SqliteWriter::Direct {
+                    let settings = DirectOptions {
+                        durability: options.database.durability,
+                        busy_timeout: options.busy_timeout,
+                        cache_kib: SQLITE_CACHE_KIB,
+                    };
+                    direct = Some((sqlite_path(&url)?, settings));
+                }
                 if memory {
                     // The database lives inside its one connection: never close or replace it.
                     pool_size = 1;
@@ -109,10 +120,22 @@ impl SeaOrmChatStore {
         if options.migrate {
             Migrator::up(&db, None).await.map_err(db_err)?;
         }
-        let settings = effective_settings(&db, backend, pool_size).await?;
+        let mut settings = effective_settings(&db, backend, pool_size).await?;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let admission = Arc::new(Admission::new(options.max_queue_delay));
-        tokio::spawn(writer::run(db.clone(), backend, rx, options.max_batch, admission.clone()));
+        // The file exists (the pool created and migrated it) before the writer opens its own connection.
+        let writer_db = match direct {
+            Some((path, settings)) => WriterDb::Direct(DirectSqlite::open(&path, settings)?),
+            None => WriterDb::Driver(db.clone(), backend),
+        };
+        settings.push(("writer".to_owned(), writer_db.label().to_owned()));
+        let direct_writer = matches!(writer_db, WriterDb::Direct(_));
+        let run = writer::run(writer_db, rx, options.max_batch, admission.clone());
+        if direct_writer {
+            spawn_writer_thread(run)?;
+        } else {
+            tokio::spawn(run);
+        }
         Ok(Self { inner: Arc::new(Inner { db, backend, writer: tx, admission, settings }) })
     }
 
@@ -128,9 +151,15 @@ impl SeaOrmChatStore {
 
     /// The settings in force, read back from the database at connect time (SQLite: `journal_mode`,
     /// `synchronous`, `busy_timeout`, `foreign_keys`, version; PostgreSQL: server version and
-    /// `synchronous_commit`), plus the backend and pool size, for the server to log at start-up.
+    /// `synchronous_commit`), plus the backend, the pool size and the writer's connection, for the server to log
+    /// at start-up.
     pub fn effective_settings(&self) -> &[(String, String)] {
         &self.inner.settings
+    }
+
+    /// The pool, as the store's shared reads take it.
+    pub(crate) fn reader(&self) -> Conn<'_> {
+        Conn::Pool(&self.inner.db)
     }
 
     /// The connection pool, for health checks and operators' tools.
@@ -178,7 +207,7 @@ impl SeaOrmChatStore {
     pub(crate) async fn write<T, F>(&self, body: F) -> Result<T, RepositoryError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c DatabaseTransaction) -> BoxFuture<'c, Result<T, RepositoryError>> + Send + 'static,
+        F: for<'c> FnOnce(Conn<'c>) -> BoxFuture<'c, Result<T, RepositoryError>> + Send + 'static,
     {
         let job: JobFn = Box::new(move |c, _| {
             Box::pin(async move {
@@ -226,6 +255,25 @@ impl UnitOfWork for SeaOrmChatStore {
         });
         self.submit(body, JobKind::Unit).await
     }
+}
+
+/// The file a SQLite URL names, as the pool's driver reads the URL.
+fn sqlite_path(url: &str) -> Result<std::path::PathBuf, RepositoryError> {
+    let options: SqliteConnectOptions = url.parse().map_err(RepositoryError::storage)?;
+    Ok(options.get_filename().to_path_buf())
+}
+
+/// Runs the writer of a SQLite file on a thread of its own, with a runtime of its own: its statements
+/// block while SQLite works (and syncs at each commit), which must not hold up a worker of the server's
+/// runtime.
+fn spawn_writer_thread(writer: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), RepositoryError> {
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(RepositoryError::storage)?;
+    std::thread::Builder::new()
+        .name("chat-sqlite-writer".to_owned())
+        .spawn(move || runtime.block_on(writer))
+        .map(drop)
+        .map_err(RepositoryError::storage)
 }
 
 async fn effective_settings(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, Value};
+use sea_orm::{EntityTrait, Value};
 use uuid::Uuid;
 
 use chat_domain::attachment::Attachment;
@@ -19,16 +19,17 @@ use chat_domain::user::ChatUser;
 use chat_domain::{AttachmentId, ConversationId, EventSeq, MessageId, RepositoryError, Seq, TenantId, UserId};
 
 use super::batch::{BatchState, Counter, EventRow, ReceiptRow, UnitDelta, UserEventRow};
+use super::conn::Conn;
 use super::entities::{attachment, chat_group, chat_user, conversation, group_member};
 use super::mapping;
 use super::queries;
-use super::sql::{db_err, stmt};
+use super::sql::stmt;
 
 /// One unit of work's view of the batch transaction. It collects the events the unit records so the
 /// writer can hand them back after the commit, and its changes to the batch state for the writer to merge
 /// if the unit succeeds.
 pub(crate) struct SeaOrmTransaction<'c> {
-    conn: &'c DatabaseTransaction,
+    conn: Conn<'c>,
     batch: &'c BatchState,
     delta: UnitDelta,
     events: Vec<CommittedEvent>,
@@ -36,7 +37,7 @@ pub(crate) struct SeaOrmTransaction<'c> {
 
 impl<'c> SeaOrmTransaction<'c> {
     /// A unit's view of `conn` (the unit's savepoint) after the batch's earlier units (`batch`).
-    pub(crate) fn new(conn: &'c DatabaseTransaction, batch: &'c BatchState) -> Self {
+    pub(crate) fn new(conn: Conn<'c>, batch: &'c BatchState) -> Self {
         Self { conn, batch, delta: UnitDelta::default(), events: Vec::new() }
     }
 
@@ -46,8 +47,7 @@ impl<'c> SeaOrmTransaction<'c> {
     }
 
     async fn exec(&self, sql: &str, values: Vec<Value>) -> Result<u64, RepositoryError> {
-        let s = stmt(self.conn.get_database_backend(), sql, values);
-        Ok(self.conn.execute_raw(s).await.map_err(db_err)?.rows_affected())
+        self.conn.execute(stmt(self.conn.backend(), sql, values)).await
     }
 }
 
@@ -70,15 +70,15 @@ const PURGED: [(&str, &str); 8] = [
 #[async_trait]
 impl Transaction for SeaOrmTransaction<'_> {
     async fn user(&mut self, tenant: TenantId, id: UserId) -> Result<Option<ChatUser>, RepositoryError> {
-        queries::user(self.conn, tenant, id).await
+        queries::user(&self.conn, tenant, id).await
     }
 
     async fn users(&mut self, tenant: TenantId, ids: &[UserId]) -> Result<Vec<ChatUser>, RepositoryError> {
-        queries::users(self.conn, tenant, ids).await
+        queries::users(&self.conn, tenant, ids).await
     }
 
     async fn save_user(&mut self, user: &ChatUser) -> Result<(), RepositoryError> {
-        upsert_user(self.conn, user).await
+        upsert_user(&self.conn, user).await
     }
 
     async fn conversation(
@@ -87,7 +87,7 @@ impl Transaction for SeaOrmTransaction<'_> {
         id: ConversationId,
         user: UserId,
     ) -> Result<Option<Conversation>, RepositoryError> {
-        queries::side(self.conn, tenant, id, user).await
+        queries::side(&self.conn, tenant, id, user).await
     }
 
     async fn direct_conversation(
@@ -96,7 +96,7 @@ impl Transaction for SeaOrmTransaction<'_> {
         user: UserId,
         peer: UserId,
     ) -> Result<Option<Conversation>, RepositoryError> {
-        queries::direct_side(self.conn, tenant, user, peer).await
+        queries::direct_side(&self.conn, tenant, user, peer).await
     }
 
     async fn conversation_members(
@@ -108,7 +108,7 @@ impl Transaction for SeaOrmTransaction<'_> {
         if let Some(members) = self.batch.members(&self.delta, key) {
             return Ok(members);
         }
-        let members = queries::members(self.conn, tenant, id).await?;
+        let members = queries::members(&self.conn, tenant, id).await?;
         self.delta.members.insert(key, Some(members.clone()));
         Ok(members)
     }
@@ -117,7 +117,7 @@ impl Transaction for SeaOrmTransaction<'_> {
         // Checked here rather than left to the unique index: on PostgreSQL a failed statement would poison
         // the whole batch transaction, not only this unit.
         if let Some(peer) = side.peer()
-            && let Some(existing) = queries::direct_side(self.conn, side.tenant(), side.user(), peer).await?
+            && let Some(existing) = queries::direct_side(&self.conn, side.tenant(), side.user(), peer).await?
             && existing.id() != side.id()
         {
             return Err(RepositoryError::Conflict(format!(
@@ -134,37 +134,37 @@ impl Transaction for SeaOrmTransaction<'_> {
             members.insert(members.partition_point(|m| *m < side.user()), side.user());
             self.delta.members.insert(key, Some(members));
         }
-        conversation::Entity::insert(mapping::conversation_to_row(side))
-            .on_conflict(
-                OnConflict::columns([
-                    conversation::Column::TenantId,
-                    conversation::Column::ConversationId,
-                    conversation::Column::UserId,
-                ])
-                .update_columns([
-                    conversation::Column::Kind,
-                    conversation::Column::PeerId,
-                    conversation::Column::LastMessageId,
-                    conversation::Column::LastMessageSeq,
-                    conversation::Column::LastMessageSender,
-                    conversation::Column::LastMessageAt,
-                    conversation::Column::LastActivityAt,
-                    conversation::Column::UnreadCount,
-                    conversation::Column::ReadSeq,
-                    conversation::Column::ReadAt,
-                    conversation::Column::DeliveredSeq,
-                    conversation::Column::DeliveredAt,
-                    conversation::Column::ClearedSeq,
-                    conversation::Column::Hidden,
-                    conversation::Column::Muted,
-                    conversation::Column::Archived,
-                    conversation::Column::CreatedAt,
-                ])
-                .to_owned(),
+        self.conn
+            .insert(
+                conversation::Entity::insert(mapping::conversation_to_row(side)).on_conflict(
+                    OnConflict::columns([
+                        conversation::Column::TenantId,
+                        conversation::Column::ConversationId,
+                        conversation::Column::UserId,
+                    ])
+                    .update_columns([
+                        conversation::Column::Kind,
+                        conversation::Column::PeerId,
+                        conversation::Column::LastMessageId,
+                        conversation::Column::LastMessageSeq,
+                        conversation::Column::LastMessageSender,
+                        conversation::Column::LastMessageAt,
+                        conversation::Column::LastActivityAt,
+                        conversation::Column::UnreadCount,
+                        conversation::Column::ReadSeq,
+                        conversation::Column::ReadAt,
+                        conversation::Column::DeliveredSeq,
+                        conversation::Column::DeliveredAt,
+                        conversation::Column::ClearedSeq,
+                        conversation::Column::Hidden,
+                        conversation::Column::Muted,
+                        conversation::Column::Archived,
+                        conversation::Column::CreatedAt,
+                    ])
+                    .to_owned(),
+                ),
             )
-            .exec_without_returning(self.conn)
-            .await
-            .map_err(db_err)?;
+            .await?;
         Ok(())
     }
 
@@ -287,26 +287,26 @@ impl Transaction for SeaOrmTransaction<'_> {
     }
 
     async fn group(&mut self, tenant: TenantId, id: ConversationId) -> Result<Option<ChatGroup>, RepositoryError> {
-        queries::group(self.conn, tenant, id).await
+        queries::group(&self.conn, tenant, id).await
     }
 
     async fn save_group(&mut self, group: &ChatGroup) -> Result<(), RepositoryError> {
         let (row, members) = mapping::group_to_rows(group);
-        chat_group::Entity::insert(row)
-            .on_conflict(
-                OnConflict::columns([chat_group::Column::TenantId, chat_group::Column::Id])
-                    .update_columns([
-                        chat_group::Column::Name,
-                        chat_group::Column::Description,
-                        chat_group::Column::AvatarUrl,
-                        chat_group::Column::CreatedAt,
-                        chat_group::Column::UpdatedAt,
-                    ])
-                    .to_owned(),
+        self.conn
+            .insert(
+                chat_group::Entity::insert(row).on_conflict(
+                    OnConflict::columns([chat_group::Column::TenantId, chat_group::Column::Id])
+                        .update_columns([
+                            chat_group::Column::Name,
+                            chat_group::Column::Description,
+                            chat_group::Column::AvatarUrl,
+                            chat_group::Column::CreatedAt,
+                            chat_group::Column::UpdatedAt,
+                        ])
+                        .to_owned(),
+                ),
             )
-            .exec_without_returning(self.conn)
-            .await
-            .map_err(db_err)?;
+            .await?;
         self.exec(
             "DELETE FROM group_members WHERE tenant_id = ? AND group_id = ?",
             vec![id_v(group.tenant()), id_c(group.id())],
@@ -314,16 +314,13 @@ impl Transaction for SeaOrmTransaction<'_> {
         .await?;
         // Bounded chunks keep each statement under every backend's limit on bound values.
         for chunk in members.chunks(500) {
-            group_member::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(self.conn)
-                .await
-                .map_err(db_err)?;
+            self.conn.insert(group_member::Entity::insert_many(chunk.to_vec())).await?;
         }
         Ok(())
     }
 
     async fn message(&mut self, tenant: TenantId, id: MessageId) -> Result<Option<Message>, RepositoryError> {
-        queries::message(self.conn, tenant, id).await
+        queries::message(&self.conn, tenant, id).await
     }
 
     async fn message_by_client_id(
@@ -332,13 +329,13 @@ impl Transaction for SeaOrmTransaction<'_> {
         sender: UserId,
         client_message_id: &ClientMessageId,
     ) -> Result<Option<Message>, RepositoryError> {
-        queries::message_by_client_id(self.conn, tenant, sender, client_message_id).await
+        queries::message_by_client_id(&self.conn, tenant, sender, client_message_id).await
     }
 
     async fn last_seq(&mut self, tenant: TenantId, id: ConversationId) -> Result<Seq, RepositoryError> {
         match self.batch.seq(&self.delta, (tenant.as_uuid(), id.as_uuid())) {
             Some(value) => Ok(Seq::new(value)),
-            None => queries::last_seq(self.conn, tenant, id).await,
+            None => queries::last_seq(&self.conn, tenant, id).await,
         }
     }
 
@@ -352,15 +349,15 @@ impl Transaction for SeaOrmTransaction<'_> {
         // The first use in a batch moves the row. Its lock is held until the batch commits, so concurrent
         // writers (other processes included) queue behind it and every value is used exactly once.
         let s = stmt(
-            self.conn.get_database_backend(),
+            self.conn.backend(),
             "INSERT INTO conversation_seqs (tenant_id, conversation_id, last_seq) VALUES (?, ?, 1) \
              ON CONFLICT (tenant_id, conversation_id) DO UPDATE SET last_seq = conversation_seqs.last_seq + 1 \
              RETURNING last_seq",
             vec![id_v(tenant), id_c(id)],
         );
-        let row = self.conn.query_one_raw(s).await.map_err(db_err)?;
+        let row = self.conn.row(s).await?;
         let row = row.ok_or_else(|| RepositoryError::storage_msg("sequence counter returned no row"))?;
-        let value = row.try_get::<i64>("", "last_seq").map_err(db_err)?;
+        let value = row.get::<i64>("last_seq")?;
         self.delta.seqs.insert(key, Some(Counter { value, dirty: false }));
         Ok(Seq::new(value))
     }
@@ -368,7 +365,7 @@ impl Transaction for SeaOrmTransaction<'_> {
     async fn insert_message(&mut self, message: &Message) -> Result<(), RepositoryError> {
         // `DO NOTHING` instead of an error keeps the batch transaction usable on PostgreSQL; zero rows
         // inserted means a key (id, seq or idempotency key) was taken.
-        let inserted = insert_message_row(self.conn, message).await?;
+        let inserted = insert_message_row(&self.conn, message).await?;
         if inserted == 0 {
             return Err(RepositoryError::Conflict(format!("message {} or its keys already exist", message.id())));
         }
@@ -407,11 +404,11 @@ impl Transaction for SeaOrmTransaction<'_> {
 
     async fn is_hidden(&mut self, tenant: TenantId, user: UserId, id_: MessageId) -> Result<bool, RepositoryError> {
         let s = stmt(
-            self.conn.get_database_backend(),
+            self.conn.backend(),
             "SELECT 1 AS hidden FROM message_hides WHERE tenant_id = ? AND user_id = ? AND message_id = ?",
             vec![id_v(tenant), id_u(user), id(id_.as_uuid())],
         );
-        Ok(self.conn.query_one_raw(s).await.map_err(db_err)?.is_some())
+        Ok(self.conn.row(s).await?.is_some())
     }
 
     async fn count_unread_after(
@@ -421,7 +418,7 @@ impl Transaction for SeaOrmTransaction<'_> {
         user: UserId,
         after: Seq,
     ) -> Result<i64, RepositoryError> {
-        queries::count_unread_after(self.conn, tenant, id, user, after).await
+        queries::count_unread_after(&self.conn, tenant, id, user, after).await
     }
 
     async fn add_reaction(&mut self, reaction: &Reaction) -> Result<bool, RepositoryError> {
@@ -459,11 +456,11 @@ impl Transaction for SeaOrmTransaction<'_> {
     }
 
     async fn attachment(&mut self, tenant: TenantId, id: AttachmentId) -> Result<Option<Attachment>, RepositoryError> {
-        queries::attachment(self.conn, tenant, id).await
+        queries::attachment(&self.conn, tenant, id).await
     }
 
     async fn save_attachment(&mut self, attachment: &Attachment) -> Result<(), RepositoryError> {
-        upsert_attachment(self.conn, attachment).await
+        upsert_attachment(&self.conn, attachment).await
     }
 
     async fn record_event(
@@ -506,19 +503,10 @@ fn id_u(u: UserId) -> Value {
     id(u.as_uuid())
 }
 
-async fn insert_message_row(conn: &DatabaseTransaction, message: &Message) -> Result<u64, RepositoryError> {
-    insert_row(conn, mapping::message_to_row(message)?).await
-}
-
-async fn insert_row(
-    conn: &DatabaseTransaction,
-    row: super::entities::message::ActiveModel,
-) -> Result<u64, RepositoryError> {
-    super::entities::message::Entity::insert(row)
-        .on_conflict(OnConflict::new().do_nothing().to_owned())
-        .exec_without_returning(conn)
+async fn insert_message_row(conn: &Conn<'_>, message: &Message) -> Result<u64, RepositoryError> {
+    let row = mapping::message_to_row(message)?;
+    conn.insert(super::entities::message::Entity::insert(row).on_conflict(OnConflict::new().do_nothing().to_owned()))
         .await
-        .map_err(db_err)
 }
 
 impl SeaOrmTransaction<'_> {
@@ -546,7 +534,7 @@ impl SeaOrmTransaction<'_> {
                 None => unknown.push(*user),
             }
         }
-        let backend = self.conn.get_database_backend();
+        let backend = self.conn.backend();
         for chunk in unknown.chunks(1000) {
             let rows = vec!["(?, ?, 1, 0)"; chunk.len()].join(", ");
             let mut values = Vec::with_capacity(chunk.len() * 2);
@@ -563,9 +551,9 @@ impl SeaOrmTransaction<'_> {
                 ),
                 values,
             );
-            for row in self.conn.query_all_raw(s).await.map_err(db_err)? {
-                let user: Uuid = row.try_get("", "user_id").map_err(db_err)?;
-                let seq: i64 = row.try_get("", "last_event_seq").map_err(db_err)?;
+            for row in self.conn.rows(s).await? {
+                let user: Uuid = row.get("user_id")?;
+                let seq: i64 = row.get("last_event_seq")?;
                 self.delta.streams.insert((t, user), Counter { value: seq, dirty: false });
                 positions.push((UserId::from_uuid(user), EventSeq::new(seq)));
             }
@@ -585,9 +573,9 @@ impl SeaOrmTransaction<'_> {
 }
 
 /// Inserts or replaces a user.
-pub(crate) async fn upsert_user<C: ConnectionTrait>(c: &C, user: &ChatUser) -> Result<(), RepositoryError> {
-    chat_user::Entity::insert(mapping::user_to_row(user))
-        .on_conflict(
+pub(crate) async fn upsert_user(c: &Conn<'_>, user: &ChatUser) -> Result<(), RepositoryError> {
+    c.insert(
+        chat_user::Entity::insert(mapping::user_to_row(user)).on_conflict(
             OnConflict::columns([chat_user::Column::TenantId, chat_user::Column::Id])
                 .update_columns([
                     chat_user::Column::UserName,
@@ -597,17 +585,16 @@ pub(crate) async fn upsert_user<C: ConnectionTrait>(c: &C, user: &ChatUser) -> R
                     chat_user::Column::UpdatedAt,
                 ])
                 .to_owned(),
-        )
-        .exec_without_returning(c)
-        .await
-        .map_err(db_err)?;
+        ),
+    )
+    .await?;
     Ok(())
 }
 
 /// Inserts or replaces an attachment's metadata.
-pub(crate) async fn upsert_attachment<C: ConnectionTrait>(c: &C, a: &Attachment) -> Result<(), RepositoryError> {
-    attachment::Entity::insert(mapping::attachment_to_row(a))
-        .on_conflict(
+pub(crate) async fn upsert_attachment(c: &Conn<'_>, a: &Attachment) -> Result<(), RepositoryError> {
+    c.insert(
+        attachment::Entity::insert(mapping::attachment_to_row(a)).on_conflict(
             OnConflict::columns([attachment::Column::TenantId, attachment::Column::Id])
                 .update_columns([
                     attachment::Column::UploaderId,
@@ -621,9 +608,8 @@ pub(crate) async fn upsert_attachment<C: ConnectionTrait>(c: &C, a: &Attachment)
                     attachment::Column::ConversationId,
                 ])
                 .to_owned(),
-        )
-        .exec_without_returning(c)
-        .await
-        .map_err(db_err)?;
+        ),
+    )
+    .await?;
     Ok(())
 }

@@ -19,6 +19,10 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
 };
+
+use super::conn::Conn;
+use super::direct::DirectSqlite;
+use super::options::Backend;
 use tokio::sync::{mpsc, oneshot};
 
 use chat_domain::event::CommittedEvent;
@@ -27,7 +31,6 @@ use chat_domain::{RepositoryError, WorkError};
 
 use super::admission::Admission;
 use super::batch::{BatchState, UnitDelta};
-use super::options::Backend;
 use super::sql::db_err;
 
 /// What a job produces inside the transaction: its value, the events it recorded, and its changes to the
@@ -35,8 +38,7 @@ use super::sql::db_err;
 pub(crate) type JobOutput = Result<(WorkOutput, Vec<CommittedEvent>, UnitDelta), WorkError>;
 
 /// A job's body: runs once, on its savepoint, seeing the batch state of the units before it.
-pub(crate) type JobFn =
-    Box<dyn for<'c> FnOnce(&'c DatabaseTransaction, &'c BatchState) -> BoxFuture<'c, JobOutput> + Send>;
+pub(crate) type JobFn = Box<dyn for<'c> FnOnce(Conn<'c>, &'c BatchState) -> BoxFuture<'c, JobOutput> + Send>;
 
 /// What the writer answers.
 pub(crate) type JobReply = Result<Committed<WorkOutput>, WorkError>;
@@ -67,18 +69,31 @@ pub(crate) fn nothing_done() -> JobOutput {
     Ok((Box::new(()) as WorkOutput, Vec::new(), UnitDelta::default()))
 }
 
+/// The writer's connection, which decides how a batch's transaction begins and ends.
+pub(crate) enum WriterDb {
+    /// A pool of the async driver (PostgreSQL, an in-memory SQLite database, or SQLite when asked).
+    Driver(DatabaseConnection, Backend),
+    /// The writer's own SQLite connection (`direct`): transactions are plain SQL on it.
+    Direct(DirectSqlite),
+}
+
+impl WriterDb {
+    /// How the server's start-up log names it.
+    pub(crate) fn label(&self) -> &'static str {
+        match self {
+            Self::Driver(_, Backend::Sqlite) => "sqlite-driver",
+            Self::Driver(_, Backend::Postgres) => "postgres-driver",
+            Self::Direct(_) => "sqlite-c-api",
+        }
+    }
+}
+
 /// The key of the transaction-scoped advisory lock that serialises writer transactions across processes on
 /// PostgreSQL (see `docs/adr/0002-seq-and-concurrency.md`).
 const WRITER_LOCK_KEY: i64 = 0x0063_6861_7477_7231; // "chatwr1"
 
 /// Runs until every sender is dropped, telling `admission` how long the freshest unit of each batch waited.
-pub(crate) async fn run(
-    db: DatabaseConnection,
-    backend: Backend,
-    mut rx: mpsc::Receiver<Job>,
-    max_batch: usize,
-    admission: Arc<Admission>,
-) {
+pub(crate) async fn run(db: WriterDb, mut rx: mpsc::Receiver<Job>, max_batch: usize, admission: Arc<Admission>) {
     let max_batch = max_batch.max(1);
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut order = CommitOrder::default();
@@ -94,27 +109,69 @@ pub(crate) async fn run(
         if let Some(freshest) = batch.last() {
             admission.record(freshest.queued_at.elapsed());
         }
-        run_batch(&db, backend, std::mem::take(&mut batch), &mut order).await;
+        run_batch(&db, std::mem::take(&mut batch), &mut order).await;
     }
 }
 
-async fn begin(db: &DatabaseConnection, backend: Backend) -> Result<DatabaseTransaction, RepositoryError> {
-    match backend {
-        // IMMEDIATE takes the write lock up front, so another process writing the same file makes this
-        // one wait (busy_timeout) instead of failing on a read-to-write upgrade.
-        Backend::Sqlite => db
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..TransactionOptions::default()
-            })
-            .await
-            .map_err(db_err),
-        Backend::Postgres => {
-            let txn = db.begin().await.map_err(db_err)?;
-            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})"))
+/// A batch's open transaction.
+enum Open<'a> {
+    Driver(DatabaseTransaction),
+    Direct(&'a DirectSqlite),
+}
+
+impl Open<'_> {
+    /// `IMMEDIATE` (SQLite) takes the write lock up front, so another process writing the same file makes
+    /// this one wait (busy_timeout) instead of failing on a read-to-write upgrade.
+    async fn begin(db: &WriterDb) -> Result<Open<'_>, RepositoryError> {
+        match db {
+            WriterDb::Driver(pool, Backend::Sqlite) => pool
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                })
                 .await
-                .map_err(db_err)?;
-            Ok(txn)
+                .map(Open::Driver)
+                .map_err(db_err),
+            WriterDb::Driver(pool, Backend::Postgres) => {
+                let txn = pool.begin().await.map_err(db_err)?;
+                txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})"))
+                    .await
+                    .map_err(db_err)?;
+                Ok(Open::Driver(txn))
+            }
+            WriterDb::Direct(conn) => {
+                // A transaction left open by a batch that never finished would make every later one fail.
+                conn.roll_back().map_err(db_err)?;
+                conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
+                Ok(Open::Direct(conn))
+            }
+        }
+    }
+
+    fn conn(&self) -> Conn<'_> {
+        match self {
+            Open::Driver(txn) => Conn::Driver(txn),
+            Open::Direct(conn) => Conn::Direct(conn),
+        }
+    }
+
+    /// Commits; on the writer's own connection a failed `COMMIT` rolls back what is left open.
+    async fn commit(self) -> Result<(), RepositoryError> {
+        match self {
+            Open::Driver(txn) => txn.commit().await.map_err(db_err),
+            Open::Direct(conn) => conn.execute_batch("COMMIT").map_err(|e| {
+                if let Err(rollback) = conn.roll_back() {
+                    tracing::error!(error = %rollback, "rolling back after a failed commit failed");
+                }
+                db_err(e)
+            }),
+        }
+    }
+
+    async fn rollback(self) -> Result<(), RepositoryError> {
+        match self {
+            Open::Driver(txn) => txn.rollback().await.map_err(db_err),
+            Open::Direct(conn) => conn.roll_back().map_err(db_err),
         }
     }
 }
@@ -122,9 +179,9 @@ async fn begin(db: &DatabaseConnection, backend: Backend) -> Result<DatabaseTran
 /// A batch that could not go on (a savepoint statement or the final flush failed): every unit fails.
 struct Abort(RepositoryError);
 
-async fn run_batch(db: &DatabaseConnection, backend: Backend, batch: Vec<Job>, order: &mut CommitOrder) {
-    let txn = match begin(db, backend).await {
-        Ok(txn) => txn,
+async fn run_batch(db: &WriterDb, batch: Vec<Job>, order: &mut CommitOrder) {
+    let open = match Open::begin(db).await {
+        Ok(open) => open,
         Err(e) => {
             let message = e.to_string();
             for job in batch {
@@ -135,11 +192,11 @@ async fn run_batch(db: &DatabaseConnection, backend: Backend, batch: Vec<Job>, o
     };
     let mut done = Vec::with_capacity(batch.len());
     let mut waiting = batch.into_iter();
-    let outcome = run_units(&txn, &mut waiting, &mut done).await;
+    let outcome = run_units(open.conn(), &mut waiting, &mut done).await;
     let result = match outcome {
-        Ok(()) => txn.commit().await.map_err(|e| format!("commit failed: {e}")),
+        Ok(()) => open.commit().await.map_err(|e| format!("commit failed: {e}")),
         Err(Abort(e)) => {
-            if let Err(rollback) = txn.rollback().await {
+            if let Err(rollback) = open.rollback().await {
                 tracing::error!(error = %rollback, "rolling back an aborted batch failed");
             }
             Err(format!("the batch was rolled back: {e}"))
@@ -172,15 +229,11 @@ type Done = Vec<(oneshot::Sender<JobReply>, Result<(WorkOutput, Vec<CommittedEve
 /// Runs each job in its own savepoint (one statement per unit: the previous unit's `RELEASE` travels with
 /// the next unit's `SAVEPOINT`), then writes the batch state out. When the batch cannot go on, the job in
 /// hand is answered with the batch's failure here; `run_batch` answers the others.
-async fn run_units(
-    txn: &DatabaseTransaction,
-    jobs: &mut std::vec::IntoIter<Job>,
-    done: &mut Done,
-) -> Result<(), Abort> {
+async fn run_units(conn: Conn<'_>, jobs: &mut std::vec::IntoIter<Job>, done: &mut Done) -> Result<(), Abort> {
     let mut state = BatchState::default();
     let mut released = true;
     for job in jobs.by_ref() {
-        match run_unit(txn, &mut state, &mut released, job.body, job.kind).await {
+        match run_unit(conn, &mut state, &mut released, job.body, job.kind).await {
             Ok(outcome) => done.push((job.reply, outcome)),
             Err(Abort(e)) => {
                 let failure = RepositoryError::storage_msg(format!("the batch was rolled back: {e}"));
@@ -190,12 +243,12 @@ async fn run_units(
         }
     }
     // `COMMIT` releases the last savepoint.
-    state.flush(txn).await.map_err(Abort)
+    state.flush(&conn).await.map_err(Abort)
 }
 
 /// One job on its savepoint. `Err` only when the batch itself cannot go on.
 async fn run_unit(
-    txn: &DatabaseTransaction,
+    conn: Conn<'_>,
     state: &mut BatchState,
     released: &mut bool,
     body: JobFn,
@@ -203,15 +256,15 @@ async fn run_unit(
 ) -> Result<Result<(WorkOutput, Vec<CommittedEvent>), WorkError>, Abort> {
     if kind == JobKind::Write {
         if !*released {
-            exec(txn, "RELEASE SAVEPOINT chat_unit").await?;
+            exec(conn, "RELEASE SAVEPOINT chat_unit").await?;
             *released = true;
         }
-        state.flush(txn).await.map_err(Abort)?;
+        state.flush(&conn).await.map_err(Abort)?;
     }
-    exec(txn, if *released { "SAVEPOINT chat_unit" } else { "RELEASE SAVEPOINT chat_unit; SAVEPOINT chat_unit" })
+    exec(conn, if *released { "SAVEPOINT chat_unit" } else { "RELEASE SAVEPOINT chat_unit; SAVEPOINT chat_unit" })
         .await?;
     *released = false;
-    let result = AssertUnwindSafe(body(txn, state)).catch_unwind().await;
+    let result = AssertUnwindSafe(body(conn, state)).catch_unwind().await;
     let outcome = match result {
         Ok(Ok((value, events, delta))) => {
             state.merge(delta);
@@ -223,13 +276,13 @@ async fn run_unit(
             RepositoryError::storage_msg("the unit of work panicked").into()
         }
     };
-    exec(txn, "ROLLBACK TO SAVEPOINT chat_unit; RELEASE SAVEPOINT chat_unit").await?;
+    exec(conn, "ROLLBACK TO SAVEPOINT chat_unit; RELEASE SAVEPOINT chat_unit").await?;
     *released = true;
     Ok(Err(outcome))
 }
 
-async fn exec(txn: &DatabaseTransaction, sql: &str) -> Result<(), Abort> {
-    txn.execute_unprepared(sql).await.map(drop).map_err(|e| Abort(db_err(e)))
+async fn exec(conn: Conn<'_>, sql: &str) -> Result<(), Abort> {
+    conn.execute_unprepared(sql).await.map_err(Abort)
 }
 
 #[cfg(test)]
@@ -252,10 +305,22 @@ mod tests {
     /// fails) answers every job with an error, the one in hand included, and none is left unanswered.
     #[tokio::test]
     async fn an_aborted_batch_answers_every_job() {
-        let db = Database::connect("sqlite::memory:").await.expect("database");
-        let breaks: JobFn = Box::new(|txn, _| {
+        let driver = Database::connect("sqlite::memory:").await.expect("database");
+        answers_every_job_of_an_aborted_batch(&WriterDb::Driver(driver, Backend::Sqlite)).await;
+        let (direct, path) = super::super::direct::tests::scratch(super::super::options::Durability::Fast);
+        let direct = WriterDb::Direct(direct);
+        answers_every_job_of_an_aborted_batch(&direct).await;
+        // The next batch begins and commits.
+        let (job, answer) = ok_job(JobKind::Unit);
+        run_batch(&direct, vec![job], &mut CommitOrder::default()).await;
+        assert!(answer.await.expect("answered").is_ok(), "the batch after an aborted one commits");
+        let _ = std::fs::remove_file(path);
+    }
+
+    async fn answers_every_job_of_an_aborted_batch(db: &WriterDb) {
+        let breaks: JobFn = Box::new(|conn, _| {
             Box::pin(async move {
-                txn.execute_unprepared("ROLLBACK").await.map_err(super::db_err)?;
+                conn.execute_unprepared("ROLLBACK").await?;
                 nothing_done()
             })
         });
@@ -263,7 +328,7 @@ mod tests {
         let (second, second_answer) = ok_job(JobKind::Unit);
         let (third, third_answer) = ok_job(JobKind::Write);
         let mut order = CommitOrder::default();
-        run_batch(&db, Backend::Sqlite, vec![first, second, third], &mut order).await;
+        run_batch(db, vec![first, second, third], &mut order).await;
         for (name, answer) in [("first", first_answer), ("second", second_answer), ("third", third_answer)] {
             let reply = answer.await.unwrap_or_else(|_| panic!("the {name} job was never answered"));
             assert!(reply.is_err(), "the {name} job must fail with the batch");

@@ -11,7 +11,9 @@ use chat_domain::testing::fixtures::{self, at, seed_user, send, send_cmd};
 use chat_domain::uow::Transaction;
 use chat_domain::user::{ChatUser, UserSearchQuery};
 use chat_domain::{ConversationId, DomainError, Repositories, Seq, TenantId, UserId, WorkError};
-use chat_infrastructure::persistence::{Durability, IntegrityProblem, Migrator, SeaOrmChatStore, StoreOptions};
+use chat_infrastructure::persistence::{
+    Durability, IntegrityProblem, Migrator, SeaOrmChatStore, SqliteWriter, StoreOptions,
+};
 use sea_orm::ConnectionTrait;
 use sea_orm_migration::MigratorTrait;
 
@@ -88,6 +90,47 @@ async fn sqlite_file_runs_wal_with_the_durability_asked_for() {
     options.database.durability = Durability::Fast;
     let fast = SeaOrmChatStore::connect(options).await.expect("fast store");
     assert_eq!(get(fast.effective_settings(), "synchronous").as_deref(), Some("NORMAL"));
+}
+
+/// A SQLite file is written through the writer's own connection on the C API unless the options ask for the
+/// async driver; an in-memory database, which lives inside the pool's one connection, always goes through it.
+#[tokio::test]
+async fn a_sqlite_file_is_written_on_the_c_api_unless_asked_otherwise() {
+    let writer = |store: &SeaOrmChatStore| {
+        store.effective_settings().iter().find(|(n, _)| n == "writer").map(|(_, v)| v.clone()).expect("writer")
+    };
+    assert_eq!(writer(&support::sqlite_file().await), "sqlite-c-api");
+    assert_eq!(writer(&support::sqlite_memory().await), "sqlite-driver");
+    let options = StoreOptions { sqlite_writer: SqliteWriter::Driver, ..StoreOptions::new(support::sqlite_file_url()) };
+    assert_eq!(writer(&SeaOrmChatStore::connect(options).await.expect("store")), "sqlite-driver");
+    let memory = StoreOptions { sqlite_writer: SqliteWriter::Direct, ..StoreOptions::new("sqlite::memory:") };
+    assert_eq!(writer(&SeaOrmChatStore::connect(memory).await.expect("store")), "sqlite-driver");
+    if let Some(pg) = support::postgres().await {
+        assert_eq!(writer(&pg), "postgres-driver");
+    }
+}
+
+/// What the C API writer acknowledged is on disk: a store opened on the file afterwards reads it all.
+#[tokio::test]
+async fn the_c_api_writer_leaves_every_acknowledged_send_on_disk() {
+    let url = support::sqlite_file_url();
+    let store = SeaOrmChatStore::connect_url(&url).await.expect("store");
+    let r = repos(&store);
+    let tenant = fixtures::tenant();
+    let (a, b) = (seed_user(&r, tenant, "a").await, seed_user(&r, tenant, "b").await);
+    let first = send(&r, send_cmd(tenant, a, SendTarget::User(b), "one", at(1))).await;
+    let conversation = first.value.message.conversation();
+    send(&r, send_cmd(tenant, b, SendTarget::Conversation(conversation), "two", at(2))).await;
+    drop((r, store));
+
+    let reopened = SeaOrmChatStore::connect_url(&url).await.expect("reopened");
+    let texts: Vec<String> = fixtures::history(&repos(&reopened), tenant, conversation, a)
+        .await
+        .iter()
+        .filter_map(|m| m.text().map(|t| t.as_str().to_owned()))
+        .collect();
+    assert_eq!(texts, ["one", "two"]);
+    assert_intact("reopened", &reopened, tenant).await;
 }
 
 /// A unit that writes to most tables and then fails.
@@ -212,6 +255,13 @@ async fn two_store_instances_on_one_database_assign_gap_free_seqs() {
     let one = SeaOrmChatStore::connect_url(&url).await.expect("first instance");
     let two = SeaOrmChatStore::connect_url(&url).await.expect("second instance");
     concurrent_sends_from_two_stores("sqlite-file", one, two).await;
+    // A writer on SQLite's C API and one on the async driver share the file's lock and read each other's
+    // rows (the same encodings for ids, timestamps and JSON).
+    let url = support::sqlite_file_url();
+    let c_api = SeaOrmChatStore::connect_url(&url).await.expect("C API writer");
+    let options = StoreOptions { sqlite_writer: SqliteWriter::Driver, ..StoreOptions::new(url) };
+    let driver = SeaOrmChatStore::connect(options).await.expect("driver writer");
+    concurrent_sends_from_two_stores("sqlite-file, C API and driver writers", c_api, driver).await;
     match support::postgres_url().await {
         Some(url) => {
             let one = SeaOrmChatStore::connect(StoreOptions::new(url.clone())).await.expect("first instance");
