@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 pub use chat_application::{DEFAULT_TENANT_SETTINGS_TTL, RateLimit, RateLimitOptions};
-pub use chat_infrastructure::persistence::{DatabaseConfig, Durability};
+pub use chat_infrastructure::persistence::{DatabaseConfig, Durability, SqliteWriter};
 pub use chat_infrastructure::realtime::OutboxRelayOptions;
 
 /// Whether a database URL selects the in-memory store (`memory:`): nothing survives a restart; for tests
@@ -197,11 +197,7 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             grpc_listen: None,
-            database: DatabaseConfig {
-                url: "sqlite://chat.db?mode=rwc".to_owned(),
-                durability: Durability::Strict,
-                max_connections: None,
-            },
+            database: DatabaseConfig::new("sqlite://chat.db?mode=rwc"),
             bus_url: None,
             jwt: JwtKeyConfig::Development,
             jwt_issuer: None,

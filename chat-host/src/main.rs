@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use chat_host::auth::{JwtAuth, TokenRequest, user_id_for};
 use chat_host::config::{
     AllowedOrigins, Config, DEFAULT_SOCKET_BUFFER_PACKETS, DatabaseConfig, Durability, HostLimits, JwtKeyConfig,
-    OutboxRelayOptions,
+    OutboxRelayOptions, SqliteWriter,
 };
 use chat_host::telemetry::{LogFormat, init_tracing};
 use clap::{Args, Parser, Subcommand};
@@ -83,6 +83,10 @@ struct Options {
     /// `strict` (fsync on commit) or `fast` (safe across process crashes only).
     #[arg(long, env = "CHAT_DURABILITY", default_value = "strict", global = true)]
     durability: Durability,
+    /// How the writer reaches a SQLite file: `c-api` (its own connection on SQLite's C API) or `driver`
+    /// (a connection of the async driver's pool).
+    #[arg(long, env = "CHAT_SQLITE_WRITER", default_value = "c-api", global = true)]
+    sqlite_writer: SqliteWriter,
     /// Broker URL for real-time events between nodes; unset = in-process.
     #[arg(long, env = "CHAT_BUS_URL", global = true, hide_env_values = true)]
     bus_url: Option<String>,
@@ -158,6 +162,7 @@ impl Options {
                 url: self.database_url,
                 durability: self.durability,
                 max_connections: self.database_max_connections,
+                sqlite_writer: self.sqlite_writer,
             },
             bus_url: self.bus_url.filter(|s| !s.is_empty()),
             jwt,

@@ -536,8 +536,8 @@ async fn run_backend(
     let peak = store_peak(&repos, tenant, &pairs, a).await?;
     let half = store_paced(&repos, tenant, &pairs, peak.rate / 2.0).await?;
     if let Some(extras) = &sqlite {
-        let options =
-            StoreOptions { sqlite_writer: SqliteWriter::Driver, ..StoreOptions::new(&extras.driver_writer_url) };
+        let mut options = StoreOptions::new(&extras.driver_writer_url);
+        options.database.sqlite_writer = SqliteWriter::Driver;
         let driver = Repositories::from_store(Arc::new(SeaOrmChatStore::connect(options).await?));
         let driver_pairs = seed(&driver, tenant, a.pairs).await?;
         let before = store_peak(&driver, tenant, &driver_pairs, a).await?;

@@ -12,7 +12,7 @@
 //! use std::sync::Arc;
 //! use chat_infrastructure::persistence::{DatabaseConfig, Durability, SeaOrmChatStore, StoreOptions};
 //!
-//! let config = DatabaseConfig { url: "sqlite://chat.db?mode=rwc".into(), durability: Durability::Strict, max_connections: None };
+//! let config = DatabaseConfig { durability: Durability::Strict, ..DatabaseConfig::new("sqlite://chat.db?mode=rwc") };
 //! let store = SeaOrmChatStore::connect(StoreOptions::from_config(config)).await?;
 //! for (name, value) in store.effective_settings() {
 //!     println!("{name} = {value}");

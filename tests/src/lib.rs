@@ -130,7 +130,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("chat.db").display()));
     Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database: DatabaseConfig { url, durability: Durability::Fast, max_connections: None },
+        database: DatabaseConfig { durability: Durability::Fast, ..DatabaseConfig::new(url) },
         jwt: JwtKeyConfig::Secret(TEST_SECRET.to_owned()),
         dev_secret_file: Some(dir.join("dev-secret")),
         blob_dir: dir.join("blobs"),

@@ -41,9 +41,8 @@ pub fn serve_from_env() {
     let config = Config {
         listen: var("CHAT_LISTEN").parse().expect("CHAT_LISTEN"),
         database: DatabaseConfig {
-            url: var("CHAT_DATABASE_URL"),
             durability: var("CHAT_DURABILITY").parse::<Durability>().expect("CHAT_DURABILITY"),
-            max_connections: None,
+            ..DatabaseConfig::new(var("CHAT_DATABASE_URL"))
         },
         jwt: JwtKeyConfig::Secret(var("CHAT_JWT_SECRET")),
         blob_dir: PathBuf::from(var("CHAT_BLOB_DIR")),

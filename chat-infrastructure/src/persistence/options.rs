@@ -46,12 +46,51 @@ pub struct DatabaseConfig {
     /// Pool size; `None` picks a default (8 for PostgreSQL, 4 for a SQLite file; an in-memory SQLite
     /// database always has exactly one connection, since it lives inside it).
     pub max_connections: Option<u32>,
+    /// How the writer reaches a SQLite file (an in-memory database is always written through the pool's
+    /// one connection, which holds it).
+    pub sqlite_writer: SqliteWriter,
 }
 
 impl DatabaseConfig {
-    /// A configuration with default durability (strict) and pool size.
+    /// A configuration with default durability (strict), pool size and SQLite writer.
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), durability: Durability::Strict, max_connections: None }
+        Self {
+            url: url.into(),
+            durability: Durability::Strict,
+            max_connections: None,
+            sqlite_writer: SqliteWriter::default(),
+        }
+    }
+}
+
+/// How the writer of a SQLite file reaches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteWriter {
+    /// Its own connection on SQLite's C API, on its own thread: no thread switch per statement (the
+    /// default; see `docs/performance.md`).
+    #[default]
+    CApi,
+    /// A connection of the async driver's pool, like the reads.
+    Driver,
+}
+
+impl FromStr for SqliteWriter {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "c-api" => Ok(Self::CApi),
+            "driver" => Ok(Self::Driver),
+            other => Err(format!("unknown SQLite writer {other:?} (expected \"c-api\" or \"driver\")")),
+        }
+    }
+}
+
+impl fmt::Display for SqliteWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::CApi => "c-api",
+            Self::Driver => "driver",
+        })
     }
 }
 
@@ -69,20 +108,6 @@ pub struct StoreOptions {
     /// Admission control: refuse writes (`RepositoryError::Overloaded`) while the group-commit queue
     /// makes units wait longer than this; `None` (the default) queues every write however long the wait.
     pub max_queue_delay: Option<Duration>,
-    /// How the writer talks to a SQLite file (an in-memory database is always written through the pool's
-    /// one connection, which holds it).
-    pub sqlite_writer: SqliteWriter,
-}
-
-/// How the writer of a SQLite file reaches it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SqliteWriter {
-    /// Its own connection on SQLite's C API, on its own thread: no thread switch per statement (the
-    /// default; see `docs/performance.md`).
-    #[default]
-    Direct,
-    /// A connection of the async driver's pool, like the reads.
-    Driver,
 }
 
 impl StoreOptions {
@@ -102,7 +127,6 @@ impl StoreOptions {
             busy_timeout: Duration::from_secs(5),
             migrate: true,
             max_queue_delay: None,
-            sqlite_writer: SqliteWriter::default(),
         }
     }
 }
@@ -153,5 +177,13 @@ mod tests {
         assert_eq!("STRICT".parse::<Durability>(), Ok(Durability::Strict));
         assert_eq!("fast".parse::<Durability>(), Ok(Durability::Fast));
         assert!("eventual".parse::<Durability>().is_err());
+    }
+
+    #[test]
+    fn sqlite_writer_parses_what_it_prints() {
+        for writer in [SqliteWriter::CApi, SqliteWriter::Driver] {
+            assert_eq!(writer.to_string().parse::<SqliteWriter>(), Ok(writer));
+        }
+        assert!("rusqlite".parse::<SqliteWriter>().is_err());
     }
 }

@@ -91,7 +91,7 @@ impl SeaOrmChatStore {
                         .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"));
                     if memory { o } else { o.journal_mode(SqliteJournalMode::Wal) }
                 });
-                if !memory && options.sqlite_writer == SqliteWriter::Direct {
+                if !memory && options.database.sqlite_writer == SqliteWriter::CApi {
                     let settings = DirectOptions {
                         durability: options.database.durability,
                         busy_timeout: options.busy_timeout,

@@ -101,9 +101,11 @@ async fn a_sqlite_file_is_written_on_the_c_api_unless_asked_otherwise() {
     };
     assert_eq!(writer(&support::sqlite_file().await), "sqlite-c-api");
     assert_eq!(writer(&support::sqlite_memory().await), "sqlite-driver");
-    let options = StoreOptions { sqlite_writer: SqliteWriter::Driver, ..StoreOptions::new(support::sqlite_file_url()) };
+    let mut options = StoreOptions::new(support::sqlite_file_url());
+    options.database.sqlite_writer = SqliteWriter::Driver;
     assert_eq!(writer(&SeaOrmChatStore::connect(options).await.expect("store")), "sqlite-driver");
-    let memory = StoreOptions { sqlite_writer: SqliteWriter::Direct, ..StoreOptions::new("sqlite::memory:") };
+    let mut memory = StoreOptions::new("sqlite::memory:");
+    memory.database.sqlite_writer = SqliteWriter::CApi;
     assert_eq!(writer(&SeaOrmChatStore::connect(memory).await.expect("store")), "sqlite-driver");
     if let Some(pg) = support::postgres().await {
         assert_eq!(writer(&pg), "postgres-driver");
@@ -259,7 +261,8 @@ async fn two_store_instances_on_one_database_assign_gap_free_seqs() {
     // rows (the same encodings for ids, timestamps and JSON).
     let url = support::sqlite_file_url();
     let c_api = SeaOrmChatStore::connect_url(&url).await.expect("C API writer");
-    let options = StoreOptions { sqlite_writer: SqliteWriter::Driver, ..StoreOptions::new(url) };
+    let mut options = StoreOptions::new(url);
+    options.database.sqlite_writer = SqliteWriter::Driver;
     let driver = SeaOrmChatStore::connect(options).await.expect("driver writer");
     concurrent_sends_from_two_stores("sqlite-file, C API and driver writers", c_api, driver).await;
     match support::postgres_url().await {

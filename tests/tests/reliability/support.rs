@@ -49,7 +49,7 @@ pub fn print_report(label: &str, report: &CheckReport, elapsed: Duration) {
 /// Runs the store's integrity check on `url` (what `chat-host check` runs) and fails on any problem.
 pub async fn assert_integrity(url: &str) {
     let config = Config {
-        database: DatabaseConfig { url: url.to_owned(), durability: Durability::Strict, max_connections: None },
+        database: DatabaseConfig { durability: Durability::Strict, ..DatabaseConfig::new(url) },
         ..Config::default()
     };
     let integrity = chat_host::startup::check_integrity(&config).await.expect("running the integrity check");
