@@ -69,9 +69,10 @@ impl DirectSqlite {
             Durability::Strict => "FULL",
             Durability::Fast => "NORMAL",
         };
-        // The journal mode (WAL) belongs to the file and was set by the pool.
+        // The journal mode (WAL) belongs to the file and was set by the pool. `temp_store`: see `store`.
         conn.execute_batch(&format!(
-            "PRAGMA foreign_keys = ON; PRAGMA synchronous = {synchronous}; PRAGMA cache_size = -{};",
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = {synchronous}; PRAGMA cache_size = -{}; \
+             PRAGMA temp_store = MEMORY;",
             options.cache_kib
         ))
         .map_err(RepositoryError::storage)?;
@@ -305,6 +306,7 @@ pub(crate) mod tests {
         assert_eq!(pragma(&strict, "foreign_keys"), 1);
         assert_eq!(pragma(&strict, "busy_timeout"), 50);
         assert_eq!(pragma(&strict, "cache_size"), -1024);
+        assert_eq!(pragma(&strict, "temp_store"), 2, "MEMORY");
         let _ = std::fs::remove_file(path);
         let (fast, path) = scratch(Durability::Fast);
         assert_eq!(pragma(&fast, "synchronous"), 1, "NORMAL");

@@ -88,7 +88,11 @@ impl SeaOrmChatStore {
                         .busy_timeout(busy)
                         .foreign_keys(true)
                         .synchronous(synchronous)
-                        .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"));
+                        .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
+                        // A unit's savepoint keeps the pages it changes in a sub-journal, which SQLite spills
+                        // to a temporary file past 64 KiB: under load the writer created, wrote and deleted
+                        // such files in /var/tmp every batch. In memory they cost a unit's pages at most.
+                        .pragma("temp_store", "memory");
                     if memory { o } else { o.journal_mode(SqliteJournalMode::Wal) }
                 });
                 if !memory && options.database.sqlite_writer == SqliteWriter::CApi {
@@ -289,6 +293,7 @@ async fn effective_settings(
             ("busy_timeout", "PRAGMA busy_timeout"),
             ("foreign_keys", "PRAGMA foreign_keys"),
             ("cache_size", "PRAGMA cache_size"),
+            ("temp_store", "PRAGMA temp_store"),
             ("sqlite_version", "SELECT sqlite_version()"),
         ],
         Backend::Postgres => {

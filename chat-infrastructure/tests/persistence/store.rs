@@ -86,6 +86,7 @@ async fn sqlite_file_runs_wal_with_the_durability_asked_for() {
     assert_eq!(get(&settings, "foreign_keys").as_deref(), Some("1"));
     assert_eq!(get(&settings, "busy_timeout").as_deref(), Some("5000"));
     assert_eq!(get(&settings, "cache_size").as_deref(), Some("-65536"), "a 64 MiB page cache");
+    assert_eq!(get(&settings, "temp_store").as_deref(), Some("2"), "temporary files in memory");
     let mut options = StoreOptions::new(support::sqlite_file_url());
     options.database.durability = Durability::Fast;
     let fast = SeaOrmChatStore::connect(options).await.expect("fast store");
