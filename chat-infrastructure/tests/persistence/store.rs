@@ -14,7 +14,7 @@ use chat_domain::{ConversationId, DomainError, Repositories, Seq, TenantId, User
 use chat_infrastructure::persistence::{
     Durability, IntegrityProblem, Migrator, SeaOrmChatStore, SqliteWriter, StoreOptions,
 };
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use sea_orm_migration::MigratorTrait;
 
 use crate::support;
@@ -572,14 +572,21 @@ async fn only_keyed_messages_enter_the_idempotency_index() {
             .await,
         1
     );
-    let plan = db
+    // EXPLAIN does not check the schema cookie, so a pool connection idle since the migration's DROP INDEX
+    // would plan against that old schema: a statement that runs first, on the same connection (one
+    // transaction), makes it read the schema again.
+    let txn = db.begin().await.expect("begin");
+    let backend = db.get_database_backend();
+    txn.execute_raw(sea_orm::Statement::from_string(backend, "SELECT COUNT(*) FROM messages")).await.expect("read");
+    let plan = txn
         .query_all_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
+            backend,
             "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE tenant_id = x'00' AND sender_id = x'00' \
              AND client_message_id = 'k-1'",
         ))
         .await
         .expect("plan");
+    txn.rollback().await.expect("rollback");
     let detail: Vec<String> = plan.iter().filter_map(|r| r.try_get::<String>("", "detail").ok()).collect();
     assert!(detail.iter().any(|d| d.contains("ux_messages_client_id")), "lookup plan: {detail:?}");
 }
