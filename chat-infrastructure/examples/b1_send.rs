@@ -10,6 +10,12 @@
 //! `--group N` also sends `--group-messages M` (default 500) messages into one group of N members: the
 //! storage side of B3 (SPEC §8: >= 50 msg/s stored into a 1,000-member group).
 //!
+//! `--breakdown R` measures instead where the raw C API program's time goes: R rounds of that program on
+//! fresh files, each round running it whole and with one part of the write path left out (the search
+//! index, the unread-total triggers, the time indexes, the side updates, the sender's read receipt, the
+//! stream positions, the whole event log), in an order rotated every round. It prints each variant's
+//! median cost per message and what leaving the part out saves.
+//!
 //! On SQLite the store runs twice in the same run: with its writer on SQLite's C API (the default) and on
 //! the async driver (`SqliteWriter::Driver`), for the writer's A/B.
 //!
@@ -47,6 +53,8 @@ struct Args {
     group_messages: usize,
     /// Messages per transaction of the raw programs (default: the store's largest batch).
     raw_batch: usize,
+    /// Rounds of the raw C API program's cost breakdown (0: run B1 instead).
+    breakdown: usize,
 }
 
 fn args() -> Result<Args> {
@@ -57,6 +65,7 @@ fn args() -> Result<Args> {
         group: 0,
         group_messages: 500,
         raw_batch: StoreOptions::DEFAULT_MAX_BATCH,
+        breakdown: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -68,6 +77,7 @@ fn args() -> Result<Args> {
             "--group" => a.group = value,
             "--group-messages" => a.group_messages = value,
             "--raw-batch" => a.raw_batch = value.max(1),
+            "--breakdown" => a.breakdown = value,
             other => anyhow::bail!("unknown flag {other}"),
         }
     }
@@ -401,14 +411,18 @@ fn raw_c_api(
     pairs: &[(UserId, UserId)],
     messages: usize,
     batch: usize,
+    without: Without,
 ) -> Result<f64> {
     use rusqlite::params;
     let mut c = rusqlite::Connection::open(path)?;
     for (name, value) in pragmas {
-        if ["journal_mode", "synchronous", "foreign_keys", "busy_timeout", "cache_size"].contains(&name.as_str()) {
+        if ["journal_mode", "synchronous", "foreign_keys", "busy_timeout", "cache_size", "temp_store"]
+            .contains(&name.as_str())
+        {
             c.execute_batch(&format!("PRAGMA {name} = {value}"))?;
         }
     }
+    c.execute_batch(&without.schema_changes())?;
     // The text form sqlx gives a `DateTime<Utc>` on SQLite, so the rows are the same size.
     let now = || Utc::now().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
     let tenant = Uuid::now_v7();
@@ -446,21 +460,23 @@ fn raw_c_api(
                 "[]",
                 at
             ])?;
-            txn.prepare_cached(raw_sql::SIDES)?.execute(params![
-                id.as_bytes(),
-                seq,
-                from.as_bytes(),
-                at,
-                at,
-                from.as_bytes(),
-                from.as_bytes(),
-                seq,
-                tenant.as_bytes(),
-                conv.as_bytes()
-            ])?;
+            if !without.sides {
+                txn.prepare_cached(raw_sql::SIDES)?.execute(params![
+                    id.as_bytes(),
+                    seq,
+                    from.as_bytes(),
+                    at,
+                    at,
+                    from.as_bytes(),
+                    from.as_bytes(),
+                    seq,
+                    tenant.as_bytes(),
+                    conv.as_bytes()
+                ])?;
+            }
             let payload = raw_message_payload(id);
-            raw_c_api_event(&txn, tenant, (from, to), &payload.to_string(), &at)?;
-            if seq > 1 {
+            raw_c_api_event(&txn, tenant, (from, to), &payload.to_string(), &at, without)?;
+            if seq > 1 && !without.receipt {
                 txn.prepare_cached(raw_sql::RECEIPT)?.execute(params![
                     tenant.as_bytes(),
                     conv.as_bytes(),
@@ -469,7 +485,7 @@ fn raw_c_api(
                     at
                 ])?;
                 let payload = raw_receipt_payload(conv, seq - 1);
-                raw_c_api_event(&txn, tenant, (from, to), &payload.to_string(), &at)?;
+                raw_c_api_event(&txn, tenant, (from, to), &payload.to_string(), &at, without)?;
             }
             n += 1;
         }
@@ -485,8 +501,17 @@ fn raw_c_api_event(
     (a, b): (Uuid, Uuid),
     payload: &str,
     at: &str,
+    without: Without,
 ) -> Result<()> {
     use rusqlite::params;
+    if without.events {
+        return Ok(());
+    }
+    let event = Uuid::now_v7();
+    txn.prepare_cached(raw_sql::EVENT)?.execute(params![tenant.as_bytes(), event.as_bytes(), payload, at])?;
+    if without.positions {
+        return Ok(());
+    }
     let (u1, u2) = if a < b { (a, b) } else { (b, a) };
     let positions: Vec<(Vec<u8>, i64)> = txn
         .prepare_cached(raw_sql::STREAMS)?
@@ -496,8 +521,6 @@ fn raw_c_api_event(
         .collect::<rusqlite::Result<_>>()?;
     let [(user1, seq1), (user2, seq2)] = <[(Vec<u8>, i64); 2]>::try_from(positions)
         .map_err(|p| anyhow::anyhow!("expected two stream positions, got {}", p.len()))?;
-    let event = Uuid::now_v7();
-    txn.prepare_cached(raw_sql::EVENT)?.execute(params![tenant.as_bytes(), event.as_bytes(), payload, at])?;
     txn.prepare_cached(raw_sql::POSITIONS)?.execute(params![
         tenant.as_bytes(),
         user1,
@@ -510,6 +533,97 @@ fn raw_c_api_event(
         event.as_bytes(),
         at
     ])?;
+    Ok(())
+}
+
+/// Parts of the raw C API program's write path left out by one variant of the breakdown (`--breakdown`).
+#[derive(Debug, Clone, Copy, Default)]
+struct Without {
+    /// The full-text index: its triggers on `messages` are dropped.
+    search: bool,
+    /// The per-user unread totals: their triggers on `conversations` are dropped.
+    unread_totals: bool,
+    /// The `at` indexes of `events` and `user_events` (pruning by age).
+    time_indexes: bool,
+    /// The update of both sides (`conversations` rows) per message.
+    sides: bool,
+    /// The sender's read receipt: its `receipts` row, its event and that event's positions.
+    receipt: bool,
+    /// The events' positions: the stream counters and the `user_events` rows (the `events` rows stay).
+    positions: bool,
+    /// The whole event log: `events` rows too.
+    events: bool,
+}
+
+impl Without {
+    /// The variants of the breakdown, with what each leaves out.
+    fn variants() -> Vec<(&'static str, Without)> {
+        let none = Without::default();
+        vec![
+            ("everything", none),
+            ("without the search index triggers", Without { search: true, ..none }),
+            ("without the unread-total triggers", Without { unread_totals: true, ..none }),
+            ("without the events' and positions' `at` indexes", Without { time_indexes: true, ..none }),
+            ("without the side updates", Without { sides: true, ..none }),
+            ("without the sender's receipt (row, event, positions)", Without { receipt: true, ..none }),
+            ("without positions (stream counters, user_events)", Without { positions: true, ..none }),
+            ("without the event log (events, positions)", Without { events: true, positions: true, ..none }),
+        ]
+    }
+
+    /// The schema changes this variant makes to its fresh file before the timed loop.
+    fn schema_changes(self) -> String {
+        let mut sql = String::new();
+        if self.search {
+            for t in ["messages_fts_insert", "messages_fts_delete", "messages_fts_update"] {
+                sql.push_str(&format!("DROP TRIGGER IF EXISTS {t};"));
+            }
+        }
+        if self.unread_totals {
+            for t in ["conversations_unread_insert", "conversations_unread_update", "conversations_unread_delete"] {
+                sql.push_str(&format!("DROP TRIGGER IF EXISTS {t};"));
+            }
+        }
+        if self.time_indexes {
+            sql.push_str("DROP INDEX IF EXISTS ix_events_at; DROP INDEX IF EXISTS ix_user_events_at;");
+        }
+        sql
+    }
+}
+
+/// `--breakdown`: the raw C API program whole and without each part, on a fresh store-created file each
+/// time, `rounds` rounds with the variants' order rotated every round; prints each variant's median.
+async fn breakdown(dir: &std::path::Path, a: &Args) -> Result<()> {
+    let variants = Without::variants();
+    let mut costs: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    let pairs: Vec<(UserId, UserId)> =
+        (0..a.pairs).map(|_| (UserId::from_uuid(Uuid::now_v7()), UserId::from_uuid(Uuid::now_v7()))).collect();
+    for round in 0..a.breakdown {
+        for k in 0..variants.len() {
+            let i = (round + k) % variants.len();
+            let path = dir.join(format!("breakdown-{round}-{i}.db"));
+            let url = format!("sqlite://{}?mode=rwc", path.display());
+            let pragmas =
+                SeaOrmChatStore::connect(StoreOptions::new(url.as_str())).await?.effective_settings().to_vec();
+            let (pairs, messages, batch, without) = (pairs.clone(), a.messages, a.raw_batch, variants[i].1);
+            let rate =
+                tokio::task::spawn_blocking(move || raw_c_api(&path, &pragmas, &pairs, messages, batch, without))
+                    .await??;
+            costs[i].push(1e6 / rate);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let whole = median(&mut costs[0].clone());
+    println!("{:<55} {:>10} {:>10} {:>14}", "raw C API program", "us/msg", "msg/s", "saves (of all)");
+    for ((name, _), c) in variants.iter().zip(costs.iter_mut()) {
+        let us = median(c);
+        let saved = (whole - us) / whole * 100.0;
+        println!("{name:<55} {us:>10.1} {:>10.0} {saved:>13.0}%", 1e6 / us);
+    }
+    println!("(median of {} rounds, {} messages each, {} per transaction)", a.breakdown, a.messages, a.raw_batch);
     Ok(())
 }
 
@@ -565,7 +679,10 @@ async fn run_backend(
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let pragmas = SeaOrmChatStore::connect(StoreOptions::new(url.as_str())).await?.effective_settings().to_vec();
         let (pairs, messages, batch) = (pairs.clone(), a.messages, a.raw_batch);
-        let rate = tokio::task::spawn_blocking(move || raw_c_api(&path, &pragmas, &pairs, messages, batch)).await??;
+        let rate = tokio::task::spawn_blocking(move || {
+            raw_c_api(&path, &pragmas, &pairs, messages, batch, Without::default())
+        })
+        .await??;
         println!("[{label}] raw C API program: {rate:.0} msg/s | ratio store/raw C API = {:.2}", peak.rate / rate);
     }
     if a.group > 0 {
@@ -620,6 +737,12 @@ async fn main() -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     let store_url = format!("sqlite://{}?mode=rwc", dir.join("store.db").display());
     let raw_url = format!("sqlite://{}?mode=rwc", dir.join("raw.db").display());
+    if a.breakdown > 0 {
+        println!("breakdown of the raw C API program's cost per message");
+        let result = breakdown(&dir, &a).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return result;
+    }
     let extras = SqliteExtras {
         driver_writer_url: format!("sqlite://{}?mode=rwc", dir.join("store_driver_writer.db").display()),
         c_api: dir.join("raw_c_api.db"),
