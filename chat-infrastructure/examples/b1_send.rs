@@ -247,8 +247,8 @@ mod raw_sql {
          WHERE tenant_id = ? AND conversation_id = ?";
     pub const RECEIPT: &str = "INSERT INTO receipts (tenant_id, conversation_id, user_id, kind, up_to_seq, at) \
          VALUES (?, ?, ?, 'read', ?, ?) ON CONFLICT DO NOTHING";
-    pub const STREAMS: &str = "INSERT INTO user_streams (tenant_id, user_id, last_event_seq, pruned_event_seq) VALUES (?, ?, 1, 0), (?, ?, 1, 0) \
-         ON CONFLICT (tenant_id, user_id) DO UPDATE SET last_event_seq = user_streams.last_event_seq + 1 \
+    pub const STREAMS: &str = "INSERT INTO user_streams (tenant_id, user_id, last_event_seq, pruned_event_seq) VALUES (?, ?, ?, 0), (?, ?, ?, 0) \
+         ON CONFLICT (tenant_id, user_id) DO UPDATE SET last_event_seq = user_streams.last_event_seq + excluded.last_event_seq \
          RETURNING user_id, last_event_seq";
     pub const EVENT: &str = "INSERT INTO events (tenant_id, id, payload, at) VALUES (?, ?, ?, ?)";
     pub const POSITIONS: &str =
@@ -262,10 +262,14 @@ fn raw_message_payload(id: Uuid) -> serde_json::Value {
 fn raw_receipt_payload(conversation: Uuid, up_to: i64) -> serde_json::Value {
     serde_json::json!({"event": "receipt", "conversation": conversation, "upTo": up_to})
 }
+/// One row's payload: the event, or the array of a send's events.
+fn raw_row_payload(mut payloads: Vec<serde_json::Value>) -> serde_json::Value {
+    if payloads.len() == 1 { payloads.remove(0) } else { serde_json::Value::Array(payloads) }
+}
 
 /// The baseline: the same rows per message as the store writes (seq counter, message, both sides, both
-/// streams, the event and its two positions; and, for every send that reads the peer's message, the read
-/// receipt with its own event and positions), written with plain statements, one transaction per batch of
+/// streams, the event row and its two positions; and, for every send that reads the peer's message, the
+/// read receipt's row and its event, in the message event's row), written with plain statements, one transaction per batch of
 /// `batch` messages (the store's largest batch), on a store-created database with the same schema,
 /// triggers and pragmas (`synchronous=FULL` in WAL): the same durability.
 async fn raw_program(
@@ -347,11 +351,10 @@ async fn raw_program(
                 ],
             ))
             .await?;
-            let payload = raw_message_payload(id);
-            raw_event(&txn, tenant, (from, to), payload, at).await?;
             // Sending reads the conversation: the peer's message before it becomes read, which the store
             // records as a receipt and announces to both members (every send after a conversation's first
-            // one, since the pair alternates).
+            // one, since the pair alternates), in the message event's row.
+            let mut payloads = vec![raw_message_payload(id)];
             if seq > 1 {
                 txn.execute_raw(raw(
                     backend,
@@ -359,9 +362,9 @@ async fn raw_program(
                     vec![tenant.into(), c.into(), from.into(), (seq - 1).into(), at.into()],
                 ))
                 .await?;
-                let payload = raw_receipt_payload(c, seq - 1);
-                raw_event(&txn, tenant, (from, to), payload, at).await?;
+                payloads.push(raw_receipt_payload(c, seq - 1));
             }
+            raw_event(&txn, tenant, (from, to), payloads, at).await?;
             n += 1;
         }
         txn.commit().await?;
@@ -369,19 +372,26 @@ async fn raw_program(
     Ok(messages as f64 / start.elapsed().as_secs_f64())
 }
 
-/// One event for both members of a pair: both stream positions move, the event is stored once, and each
-/// member gets a position row.
+/// The events of one send for both members of a pair: both streams move by one position per event, the
+/// events are stored in one row (an array when there are several, as the store does: ADR 0004), and each
+/// member gets one position row, at its last position.
 async fn raw_event(
     txn: &DatabaseTransaction,
     tenant: Uuid,
     (a, b): (Uuid, Uuid),
-    payload: serde_json::Value,
+    payloads: Vec<serde_json::Value>,
     at: chrono::DateTime<Utc>,
 ) -> Result<()> {
     let backend = txn.get_database_backend();
     let (u1, u2) = if a < b { (a, b) } else { (b, a) };
+    let step = i64::try_from(payloads.len())?;
+    let payload = raw_row_payload(payloads);
     let rows = txn
-        .query_all_raw(raw(backend, raw_sql::STREAMS, vec![tenant.into(), u1.into(), tenant.into(), u2.into()]))
+        .query_all_raw(raw(
+            backend,
+            raw_sql::STREAMS,
+            vec![tenant.into(), u1.into(), step.into(), tenant.into(), u2.into(), step.into()],
+        ))
         .await?;
     let event = Uuid::now_v7();
     txn.execute_raw(raw(
@@ -474,8 +484,7 @@ fn raw_c_api(
                     conv.as_bytes()
                 ])?;
             }
-            let payload = raw_message_payload(id);
-            raw_c_api_event(&txn, tenant, (from, to), &payload.to_string(), &at, without)?;
+            let mut payloads = vec![raw_message_payload(id)];
             if seq > 1 && !without.receipt {
                 txn.prepare_cached(raw_sql::RECEIPT)?.execute(params![
                     tenant.as_bytes(),
@@ -484,9 +493,9 @@ fn raw_c_api(
                     seq - 1,
                     at
                 ])?;
-                let payload = raw_receipt_payload(conv, seq - 1);
-                raw_c_api_event(&txn, tenant, (from, to), &payload.to_string(), &at, without)?;
+                payloads.push(raw_receipt_payload(conv, seq - 1));
             }
+            raw_c_api_event(&txn, tenant, (from, to), payloads, &at, without)?;
             n += 1;
         }
         txn.commit()?;
@@ -499,7 +508,7 @@ fn raw_c_api_event(
     txn: &rusqlite::Transaction<'_>,
     tenant: Uuid,
     (a, b): (Uuid, Uuid),
-    payload: &str,
+    payloads: Vec<serde_json::Value>,
     at: &str,
     without: Without,
 ) -> Result<()> {
@@ -507,6 +516,8 @@ fn raw_c_api_event(
     if without.events {
         return Ok(());
     }
+    let step = i64::try_from(payloads.len())?;
+    let payload = raw_row_payload(payloads).to_string();
     let event = Uuid::now_v7();
     txn.prepare_cached(raw_sql::EVENT)?.execute(params![tenant.as_bytes(), event.as_bytes(), payload, at])?;
     if without.positions {
@@ -515,7 +526,7 @@ fn raw_c_api_event(
     let (u1, u2) = if a < b { (a, b) } else { (b, a) };
     let positions: Vec<(Vec<u8>, i64)> = txn
         .prepare_cached(raw_sql::STREAMS)?
-        .query_map(params![tenant.as_bytes(), u1.as_bytes(), tenant.as_bytes(), u2.as_bytes()], |row| {
+        .query_map(params![tenant.as_bytes(), u1.as_bytes(), step, tenant.as_bytes(), u2.as_bytes(), step], |row| {
             Ok((row.get(0)?, row.get(1)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -547,7 +558,7 @@ struct Without {
     time_indexes: bool,
     /// The update of both sides (`conversations` rows) per message.
     sides: bool,
-    /// The sender's read receipt: its `receipts` row, its event and that event's positions.
+    /// The sender's read receipt: its `receipts` row and its event (which shares the message event's row).
     receipt: bool,
     /// The events' positions: the stream counters and the `user_events` rows (the `events` rows stay).
     positions: bool,
@@ -565,7 +576,7 @@ impl Without {
             ("without the unread-total triggers", Without { unread_totals: true, ..none }),
             ("without the events' and positions' `at` indexes", Without { time_indexes: true, ..none }),
             ("without the side updates", Without { sides: true, ..none }),
-            ("without the sender's receipt (row, event, positions)", Without { receipt: true, ..none }),
+            ("without the sender's receipt (row, event)", Without { receipt: true, ..none }),
             ("without positions (stream counters, user_events)", Without { positions: true, ..none }),
             ("without the event log (events, positions)", Without { events: true, positions: true, ..none }),
         ]

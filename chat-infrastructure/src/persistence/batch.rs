@@ -22,9 +22,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::Value;
+use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
-use chat_domain::{RepositoryError, UserId};
+use chat_domain::{EventSeq, RepositoryError, UserId};
 
 use super::conn::Conn;
 use super::sql::{rows as values_list, stmt};
@@ -84,7 +85,75 @@ pub(crate) struct UnitDelta {
     pub(crate) purged: Vec<CounterKey>,
 }
 
+/// The most events one `events` row holds (ADR 0004), so that a catch-up page of rows stays bounded.
+pub(crate) const MAX_EVENTS_PER_ROW: usize = 8;
+
 impl UnitDelta {
+    /// Records an event of this unit with one position row per recipient (`positions`, sorted by user).
+    /// When the unit's previous event went to exactly these recipients at the same time and every
+    /// recipient's new position directly follows its previous one, the event joins that row instead (its
+    /// payload becomes an array, oldest first) and the position rows move to the new, last position: one
+    /// `events` row and one `user_events` row per recipient for both (ADR 0004).
+    pub(crate) fn record_event(
+        &mut self,
+        tenant: Uuid,
+        positions: &[(UserId, EventSeq)],
+        payload: JsonValue,
+        at: DateTime<Utc>,
+    ) {
+        if self.join_last_event(tenant, positions, &payload, at) {
+            return;
+        }
+        let id = Uuid::now_v7();
+        self.events.push(EventRow { tenant, id, payload, at });
+        self.user_events.extend(positions.iter().map(|(user, seq)| UserEventRow {
+            tenant,
+            user: user.as_uuid(),
+            seq: seq.value(),
+            event: id,
+            at,
+        }));
+    }
+
+    /// Adds `payload` to the unit's last event row when [`record_event`](Self::record_event) allows it.
+    fn join_last_event(
+        &mut self,
+        tenant: Uuid,
+        positions: &[(UserId, EventSeq)],
+        payload: &JsonValue,
+        at: DateTime<Utc>,
+    ) -> bool {
+        let Some(last) = self.events.last_mut() else { return false };
+        let held = match &last.payload {
+            JsonValue::Array(events) => events.len(),
+            _ => 1,
+        };
+        if last.tenant != tenant || last.at != at || held >= MAX_EVENTS_PER_ROW || positions.is_empty() {
+            return false;
+        }
+        let Some(start) = self.user_events.len().checked_sub(positions.len()) else { return false };
+        // The last event's rows are the tail of `user_events`, all of them and only them.
+        let (before, rows) = self.user_events.split_at_mut(start);
+        if before.last().is_some_and(|r| r.event == last.id) {
+            return false;
+        }
+        let follows = rows
+            .iter()
+            .zip(positions)
+            .all(|(row, (user, seq))| row.event == last.id && row.user == user.as_uuid() && row.seq + 1 == seq.value());
+        if !follows {
+            return false;
+        }
+        for (row, (_, seq)) in rows.iter_mut().zip(positions) {
+            row.seq = seq.value();
+        }
+        match &mut last.payload {
+            JsonValue::Array(events) => events.push(payload.clone()),
+            single => *single = JsonValue::Array(vec![single.take(), payload.clone()]),
+        }
+        true
+    }
+
     /// The unit purged a conversation: its own pending receipts there go, and so will the batch's.
     pub(crate) fn purge(&mut self, key: CounterKey) {
         self.seqs.insert(key, None);
@@ -237,4 +306,78 @@ async fn insert_rows(
 fn merge_counter(map: &mut HashMap<CounterKey, Counter>, key: CounterKey, c: Counter) {
     let dirty = c.dirty || map.get(&key).is_some_and(|old| old.dirty);
     map.insert(key, Counter { value: c.value, dirty });
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    use super::*;
+
+    fn user(n: u128) -> UserId {
+        UserId::from_uuid(Uuid::from_u128(n))
+    }
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(secs, 0).single().expect("a time")
+    }
+
+    fn positions(of: &[(u128, i64)]) -> Vec<(UserId, EventSeq)> {
+        of.iter().map(|(u, seq)| (user(*u), EventSeq::new(*seq))).collect()
+    }
+
+    /// (event row, user, position) of every position row, and every event row's payload.
+    fn rows(delta: &UnitDelta) -> (Vec<(usize, u128, i64)>, Vec<JsonValue>) {
+        let index = |id: Uuid| delta.events.iter().position(|e| e.id == id).expect("the row's event");
+        let positions = delta.user_events.iter().map(|r| (index(r.event), r.user.as_u128(), r.seq)).collect();
+        (positions, delta.events.iter().map(|e| e.payload.clone()).collect())
+    }
+
+    #[test]
+    fn an_event_for_the_same_recipients_at_the_next_positions_joins_the_last_row() {
+        let tenant = Uuid::from_u128(9);
+        let mut delta = UnitDelta::default();
+        delta.record_event(tenant, &positions(&[(1, 4), (2, 7)]), json!({"n": 1}), at(1));
+        delta.record_event(tenant, &positions(&[(1, 5), (2, 8)]), json!({"n": 2}), at(1));
+        delta.record_event(tenant, &positions(&[(1, 6), (2, 9)]), json!({"n": 3}), at(1));
+        let (positions, payloads) = rows(&delta);
+        assert_eq!(positions, vec![(0, 1, 6), (0, 2, 9)], "the position rows moved to the last event");
+        assert_eq!(payloads, vec![json!([{"n": 1}, {"n": 2}, {"n": 3}])]);
+    }
+
+    #[test]
+    fn an_event_gets_its_own_row_unless_everything_matches() {
+        let tenant = Uuid::from_u128(9);
+        let cases = [
+            ("another tenant", Uuid::from_u128(8), positions(&[(1, 5), (2, 8)]), at(1)),
+            ("another time", tenant, positions(&[(1, 5), (2, 8)]), at(2)),
+            ("fewer recipients", tenant, positions(&[(2, 8)]), at(1)),
+            ("more recipients", tenant, positions(&[(1, 5), (2, 8), (3, 1)]), at(1)),
+            ("a position skipped", tenant, positions(&[(1, 6), (2, 8)]), at(1)),
+        ];
+        for (case, second_tenant, second, when) in cases {
+            let mut delta = UnitDelta::default();
+            delta.record_event(tenant, &positions(&[(1, 4), (2, 7)]), json!({"n": 1}), at(1));
+            delta.record_event(second_tenant, &second, json!({"n": 2}), when);
+            assert_eq!(delta.events.len(), 2, "{case}");
+            assert_eq!(delta.user_events.len(), 2 + second.len(), "{case}");
+            assert_eq!(delta.events[0].payload, json!({"n": 1}), "{case}: the first row is untouched");
+        }
+    }
+
+    #[test]
+    fn a_row_holds_at_most_max_events_per_row() {
+        let tenant = Uuid::from_u128(9);
+        let mut delta = UnitDelta::default();
+        let total = MAX_EVENTS_PER_ROW + 1;
+        for n in 1..=i64::try_from(total).expect("small") {
+            delta.record_event(tenant, &positions(&[(1, n)]), json!({"n": n}), at(1));
+        }
+        let (positions, payloads) = rows(&delta);
+        let max = i64::try_from(MAX_EVENTS_PER_ROW).expect("small");
+        assert_eq!(positions, vec![(0, 1, max), (1, 1, max + 1)]);
+        assert_eq!(payloads[0].as_array().map(Vec::len), Some(MAX_EVENTS_PER_ROW));
+        assert_eq!(payloads[1], json!({"n": max + 1}));
+    }
 }

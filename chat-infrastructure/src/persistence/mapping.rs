@@ -8,11 +8,12 @@ use serde::de::DeserializeOwned;
 
 use chat_domain::attachment::{Attachment, AttachmentKind, AttachmentParts};
 use chat_domain::conversation::{Conversation, ConversationKind, ConversationParts, LastMessage, ReceiptKind};
+use chat_domain::event::DomainEvent;
 use chat_domain::group::{ChatGroup, ChatGroupParts, GroupDetails, GroupMember, GroupRole};
 use chat_domain::message::{AttachmentRef, ClientMessageId, Emoji, Message, MessageParts, MessageText, Reaction};
 use chat_domain::text::PersonName;
 use chat_domain::user::{ChatUser, ChatUserParts};
-use chat_domain::{AttachmentId, ConversationId, MessageId, RepositoryError, Seq, TenantId, UserId};
+use chat_domain::{AttachmentId, ConversationId, EventSeq, MessageId, RepositoryError, Seq, TenantId, UserId};
 
 use super::entities::{attachment, chat_group, chat_user, conversation, group_member, message, reaction};
 
@@ -28,6 +29,23 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<JsonValue, RepositoryEr
 /// Reads a value from a JSON column.
 pub(crate) fn from_json<T: DeserializeOwned>(what: &str, value: JsonValue) -> Result<T, RepositoryError> {
     serde_json::from_value(value).map_err(|e| corrupt(what, e))
+}
+
+/// The events one `events` row holds, oldest first: one event (an object), or several recorded together by
+/// one unit of work (an array) at consecutive positions of each recipient's stream, of which the row's
+/// `user_events` rows carry the last (ADR 0004).
+pub(crate) fn events_in_row(payload: JsonValue) -> Result<Vec<DomainEvent>, RepositoryError> {
+    match payload {
+        JsonValue::Array(items) => items.into_iter().map(|e| from_json("event", e)).collect(),
+        single => Ok(vec![from_json("event", single)?]),
+    }
+}
+
+/// The position of the `index`th of a row's `count` events, given the position of its last one (see
+/// [`events_in_row`]).
+pub(crate) fn position_in_row(last: EventSeq, count: usize, index: usize) -> EventSeq {
+    let back = i64::try_from(count.saturating_sub(index + 1)).unwrap_or(i64::MAX);
+    EventSeq::new(last.value().saturating_sub(back))
 }
 
 // --- users ---
@@ -314,5 +332,33 @@ pub(crate) fn attachment_to_row(a: &Attachment) -> attachment::ActiveModel {
         created_at: Set(p.created_at),
         message_id: Set(p.message.map(|m| m.as_uuid())),
         conversation_id: Set(p.conversation.map(|c| c.as_uuid())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receipt(up_to: i64) -> DomainEvent {
+        DomainEvent::Receipt {
+            conversation: ConversationId::from_uuid(uuid::Uuid::from_u128(1)),
+            user: UserId::from_uuid(uuid::Uuid::from_u128(2)),
+            kind: ReceiptKind::Read,
+            up_to: Seq::new(up_to),
+            at: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn a_row_holds_one_event_or_several_at_the_positions_before_its_own() {
+        let one = to_json(&receipt(1)).expect("json");
+        assert_eq!(events_in_row(one).expect("one event"), vec![receipt(1)]);
+        let several = JsonValue::Array(vec![to_json(&receipt(1)).expect("json"), to_json(&receipt(2)).expect("json")]);
+        assert_eq!(events_in_row(several).expect("two events"), vec![receipt(1), receipt(2)]);
+        let last = EventSeq::new(10);
+        let at: Vec<i64> = (0..3).map(|i| position_in_row(last, 3, i).value()).collect();
+        assert_eq!(at, vec![8, 9, 10]);
+        assert_eq!(position_in_row(last, 1, 0), last);
+        assert!(events_in_row(serde_json::json!({"event": "nothing"})).is_err(), "a corrupt row is an error");
     }
 }

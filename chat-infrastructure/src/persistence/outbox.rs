@@ -271,12 +271,18 @@ impl OutboxClaim {
         let recipients = recipients(&self.tx, &chosen).await?;
         let mut messages: HashMap<TenantId, Vec<MessageId>> = HashMap::new();
         for Candidate { key, payload } in chosen {
-            let event: DomainEvent = mapping::from_json("event", payload)?;
-            if let DomainEvent::MessageCreated { message } | DomainEvent::MessageUpdated { message } = &event {
-                messages.entry(key.tenant).or_default().push(message.id);
+            // A row may hold several events, at consecutive positions ending at the ones `user_events` carries.
+            let held = mapping::events_in_row(payload)?;
+            let count = held.len();
+            let last = recipients.get(&(key.tenant.as_uuid(), key.id)).map(Vec::as_slice).unwrap_or_default();
+            for (index, event) in held.into_iter().enumerate() {
+                if let DomainEvent::MessageCreated { message } | DomainEvent::MessageUpdated { message } = &event {
+                    messages.entry(key.tenant).or_default().push(message.id);
+                }
+                let recipients =
+                    last.iter().map(|(user, seq)| (*user, mapping::position_in_row(*seq, count, index))).collect();
+                self.events.push(CommittedEvent { tenant: key.tenant, event: Arc::new(event), recipients, at: key.at });
             }
-            let recipients = recipients.get(&(key.tenant.as_uuid(), key.id)).cloned().unwrap_or_default();
-            self.events.push(CommittedEvent { tenant: key.tenant, event: Arc::new(event), recipients, at: key.at });
         }
         for (tenant, ids) in messages {
             let rows = reaction::Entity::find()

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use chat_domain::attachment::{Attachment, AttachmentRepository};
 use chat_domain::conversation::{Conversation, ConversationListQuery, ConversationRepository, MemberReceipt};
-use chat_domain::event::{DomainEvent, EventRepository, EventWindow, StoredEvent};
+use chat_domain::event::{EventRepository, EventWindow, StoredEvent};
 use chat_domain::group::{ChatGroup, ChatGroupRepository, GroupMember, GroupMemberPageQuery};
 use chat_domain::message::{
     ClientMessageId, Message, MessagePageQuery, MessageRepository, MessageSearchQuery, PageOrder, Reaction,
@@ -454,19 +454,24 @@ impl EventRepository for SeaOrmChatStore {
             ))
             .await
             .map_err(db_err)?;
-        rows.into_iter()
-            .map(|r| {
-                let payload: serde_json::Value = r.try_get("", "payload").map_err(db_err)?;
-                let event: DomainEvent = mapping::from_json("event", payload)?;
-                Ok(StoredEvent {
-                    tenant,
-                    user,
-                    seq: EventSeq::new(r.try_get::<i64>("", "event_seq").map_err(db_err)?),
-                    event: std::sync::Arc::new(event),
-                    at: r.try_get::<DateTime<Utc>>("", "at").map_err(db_err)?,
-                })
-            })
-            .collect()
+        // A row may hold several events at consecutive positions ending at its own; the first of them may
+        // be at or before `after` already. Each row holds at least one event after it, so `limit_` rows
+        // hold at least `limit_` events.
+        let mut events = Vec::with_capacity(rows.len());
+        for r in rows {
+            let payload: serde_json::Value = r.try_get("", "payload").map_err(db_err)?;
+            let last = EventSeq::new(r.try_get::<i64>("", "event_seq").map_err(db_err)?);
+            let at: DateTime<Utc> = r.try_get("", "at").map_err(db_err)?;
+            let held = mapping::events_in_row(payload)?;
+            let count = held.len();
+            for (index, event) in held.into_iter().enumerate() {
+                let seq = mapping::position_in_row(last, count, index);
+                if seq > after && events.len() < limit_ {
+                    events.push(StoredEvent { tenant, user, seq, event: std::sync::Arc::new(event), at });
+                }
+            }
+        }
+        Ok(events)
     }
 
     async fn window(&self, tenant: TenantId, user: UserId) -> Result<EventWindow, RepositoryError> {

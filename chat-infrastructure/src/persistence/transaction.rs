@@ -18,7 +18,7 @@ use chat_domain::uow::Transaction;
 use chat_domain::user::ChatUser;
 use chat_domain::{AttachmentId, ConversationId, EventSeq, MessageId, RepositoryError, Seq, TenantId, UserId};
 
-use super::batch::{BatchState, Counter, EventRow, ReceiptRow, UnitDelta, UserEventRow};
+use super::batch::{BatchState, Counter, ReceiptRow, UnitDelta};
 use super::conn::Conn;
 use super::entities::{attachment, chat_group, chat_user, conversation, group_member};
 use super::mapping;
@@ -511,9 +511,10 @@ async fn insert_message_row(conn: &Conn<'_>, message: &Message) -> Result<u64, R
 
 impl SeaOrmTransaction<'_> {
     /// Advances each recipient's stream by one and records the event once with one position per
-    /// recipient. Positions the batch already knows move in memory; the others move in the database (one
-    /// multi-row statement, recipients sorted so concurrent writers lock in the same order). The rows are
-    /// written by the batch before it commits. Returns each recipient's position, sorted by recipient.
+    /// recipient (in the unit's previous event row when [`UnitDelta::record_event`] allows). Positions the
+    /// batch already knows move in memory; the others move in the database (one multi-row statement,
+    /// recipients sorted so concurrent writers lock in the same order). The rows are written by the batch
+    /// before it commits. Returns each recipient's position, sorted by recipient.
     async fn record_event_rows(
         &mut self,
         tenant: TenantId,
@@ -559,15 +560,7 @@ impl SeaOrmTransaction<'_> {
             }
         }
         positions.sort();
-        let event_id = Uuid::now_v7();
-        self.delta.events.push(EventRow { tenant: t, id: event_id, payload: mapping::to_json(event)?, at });
-        self.delta.user_events.extend(positions.iter().map(|(user, seq)| UserEventRow {
-            tenant: t,
-            user: user.as_uuid(),
-            seq: seq.value(),
-            event: event_id,
-            at,
-        }));
+        self.delta.record_event(t, &positions, mapping::to_json(event)?, at);
         Ok(positions)
     }
 }

@@ -153,6 +153,27 @@ async fn events_published_inline_are_not_republished() {
     assert_eq!(relayed, expected(&lost), "only the event whose publication was lost");
 }
 
+/// A reply records two events (the message and the replier's read receipt) in one stored row (ADR 0004):
+/// publishing both inline marks that row, so the relay publishes neither again.
+#[tokio::test]
+async fn events_sharing_a_row_published_inline_are_not_republished() {
+    let Some((_, store, repos, outbox)) = pg().await else { return };
+    let tenant = TenantId::HOST;
+    let (a, b) = (seed_user(&repos, tenant, "a").await, seed_user(&repos, tenant, "b").await);
+    let t0 = Utc::now();
+    let opened = sends(&repos, tenant, a, b, 1, t0).await;
+    let reply = sends(&repos, tenant, b, a, 1, t0).await;
+    assert_eq!(reply.len(), 2, "the reply records the message and the receipt: {reply:?}");
+
+    let (log, _writer) = PublishedLog::start(outbox.clone(), Arc::new(OutboxStats::default()));
+    log.record(&opened.iter().chain(&reply).map(realtime_event).collect::<Vec<_>>());
+    wait_for_markers(&store, 2).await;
+
+    let recorder = Arc::new(RecordingChatMessageSender::new());
+    assert_eq!(sight_then_publish(&relay(&outbox, recorder.clone()), t0 + secs(3)).await, 0);
+    assert!(recorder.events().is_empty());
+}
+
 #[tokio::test]
 async fn rolled_back_changes_are_never_announced() {
     let Some((_, _store, repos, outbox)) = pg().await else { return };

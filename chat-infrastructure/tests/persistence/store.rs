@@ -590,3 +590,62 @@ async fn only_keyed_messages_enter_the_idempotency_index() {
     let detail: Vec<String> = plan.iter().filter_map(|r| r.try_get::<String>("", "detail").ok()).collect();
     assert!(detail.iter().any(|d| d.contains("ux_messages_client_id")), "lookup plan: {detail:?}");
 }
+
+/// The events one unit records for the same members take one `events` row and one position row per
+/// member (ADR 0004): a reply's message and its sender's read receipt. Every position still reads back on
+/// its own, from any position on, including one between two events of a row, and one event at a time.
+#[tokio::test]
+async fn events_of_one_unit_share_a_row_and_read_back_one_by_one() {
+    for (name, store) in support::every_backend().await {
+        let db = store.connection().clone();
+        let repos = repos(&store);
+        let tenant = fixtures::tenant();
+        let (a, b) = (seed_user(&repos, tenant, "a").await, seed_user(&repos, tenant, "b").await);
+        let backend = db.get_database_backend();
+        let param = if backend == sea_orm::DbBackend::Postgres { "$1" } else { "?" };
+        let rows = |table: &'static str| {
+            let db = db.clone();
+            let sql = format!("SELECT COUNT(*) FROM {table} WHERE tenant_id = {param}");
+            async move {
+                let statement = sea_orm::Statement::from_sql_and_values(backend, sql, [tenant.as_uuid().into()]);
+                let row = db.query_one_raw(statement).await.expect("count").expect("a row");
+                row.try_get_by_index::<i64>(0).expect("a count")
+            }
+        };
+        let opened = send(&repos, send_cmd(tenant, a, SendTarget::User(b), "one", at(1))).await;
+        let c = opened.value.message.conversation();
+        let (events_before, positions_before) = (rows("events").await, rows("user_events").await);
+        let mut handed_out = opened.events.clone();
+        for (sender, text, secs) in [(b, "two", 2), (a, "three", 3)] {
+            let reply = send(&repos, send_cmd(tenant, sender, SendTarget::Conversation(c), text, at(secs))).await;
+            assert_eq!(reply.events.len(), 2, "{name}: a reply records the message and the read receipt");
+            handed_out.extend(reply.events);
+        }
+        assert_eq!(rows("events").await, events_before + 2, "{name}: one row per reply");
+        assert_eq!(rows("user_events").await, positions_before + 4, "{name}: one position row per member and reply");
+
+        for user in [a, b] {
+            let mine: Vec<(i64, DomainEvent)> = handed_out
+                .iter()
+                .filter_map(|e| {
+                    let (_, seq) = e.recipients.iter().find(|(u, _)| *u == user)?;
+                    Some((seq.value(), (*e.event).clone()))
+                })
+                .collect();
+            let latest = mine.last().map(|(seq, _)| *seq).expect("events");
+            for after in 0..=latest {
+                let stored =
+                    repos.events.after(tenant, user, chat_domain::EventSeq::new(after), 100).await.expect("events");
+                let read: Vec<(i64, DomainEvent)> =
+                    stored.iter().map(|e| (e.seq.value(), (*e.event).clone())).collect();
+                let expected: Vec<(i64, DomainEvent)> = mine.iter().filter(|(seq, _)| *seq > after).cloned().collect();
+                assert_eq!(read, expected, "{name}: {user}'s events after {after}");
+                let one = repos.events.after(tenant, user, chat_domain::EventSeq::new(after), 1).await.expect("events");
+                let one: Vec<i64> = one.iter().map(|e| e.seq.value()).collect();
+                let next: Vec<i64> = expected.iter().take(1).map(|(seq, _)| *seq).collect();
+                assert_eq!(one, next, "{name}: {user}'s next event after {after}, alone");
+            }
+        }
+        assert_intact(name, &store, tenant).await;
+    }
+}
