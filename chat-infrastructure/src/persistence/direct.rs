@@ -16,6 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, SecondsFormat, Utc};
+use rusqlite::config::DbConfig;
 use rusqlite::types::{ToSqlOutput, Value as Sql, ValueRef};
 use rusqlite::{OpenFlags, ffi};
 use sea_orm::sea_query::ColumnType;
@@ -76,6 +77,12 @@ impl DirectSqlite {
             options.cache_kib
         ))
         .map_err(RepositoryError::storage)?;
+        // The query planner stability guarantee: without it, SQLite plans a statement with the values bound
+        // to it where they matter (`LIMIT ?`, which every `one()` has), and so prepares such a statement
+        // again each time those values are bound, cached or not (measured: 15 % of the writer's time, all
+        // of it in `LIMIT 1` lookups). The writer's statements are key lookups and writes, whose plans do
+        // not depend on values.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(RepositoryError::storage)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(Self { conn: Mutex::new(conn) })
     }
@@ -293,6 +300,21 @@ pub(crate) mod tests {
             .expect("schema");
         let options = DirectOptions { durability, busy_timeout: Duration::from_millis(50), cache_kib: 1024 };
         (DirectSqlite::open(&path, options).expect("open"), path)
+    }
+
+    /// A cached statement with `LIMIT ?` runs again without being prepared again (see `open`).
+    #[test]
+    fn a_cached_statement_is_not_prepared_again_for_new_values() {
+        let (conn, _path) = scratch(Durability::Strict);
+        let sql = "SELECT id FROM t WHERE id = ? LIMIT ?";
+        for n in 0..5_i64 {
+            let values = vec![sea_orm::Value::from(vec![1_u8, 2]), sea_orm::Value::from(n + 1)];
+            conn.query(&Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)).expect("query");
+        }
+        let locked = conn.lock().expect("lock");
+        let statement = locked.prepare_cached(sql).expect("the cached statement");
+        assert_eq!(statement.get_status(rusqlite::StatementStatus::Run), 5, "the cached statement ran each time");
+        assert_eq!(statement.get_status(rusqlite::StatementStatus::RePrepare), 0);
     }
 
     fn pragma(conn: &DirectSqlite, name: &str) -> i64 {
