@@ -10,8 +10,10 @@
 //! - **members** of a conversation: a unit that adds a side adds its user to them, one that removes a
 //!   side (or purges the conversation) makes the next unit read them again;
 //! - **append-only rows** (`events`, `user_events`, `receipts`): recorded in memory and inserted with
-//!   multi-row statements before the commit. No unit of work reads them back (a purge drops the pending
-//!   receipts of its conversation); jobs that may (pruning) run after a flush (see [`BatchState::flush`]).
+//!   multi-row statements before the commit; likewise SQLite's search-index entries of the batch's new
+//!   and edited messages, which triggers note in `messages_fts_pending` (migration m0005). No unit of
+//!   work reads them back (a purge drops the pending receipts of its conversation); jobs that may
+//!   (pruning) run after a flush (see [`BatchState::flush`]).
 //!
 //! A unit of work never changes the batch state directly: it records its changes in a [`UnitDelta`], which
 //! the writer merges only after the unit succeeded. A unit that fails is rolled back to its savepoint and
@@ -21,13 +23,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::Value;
+use sea_orm::{DbBackend, Statement, Value};
 use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
 use chat_domain::{EventSeq, RepositoryError, UserId};
 
 use super::conn::Conn;
+use super::migration::SEARCH_INDEX_FLUSH;
 use super::sql::{rows as values_list, stmt};
 
 /// A counter's key: (tenant, conversation) or (tenant, user).
@@ -83,6 +86,9 @@ pub(crate) struct UnitDelta {
     pub(crate) receipts: Vec<ReceiptRow>,
     /// Conversations the unit purged: earlier units' pending receipts of them are dropped.
     pub(crate) purged: Vec<CounterKey>,
+    /// The unit inserted or updated messages, whose search-index entries SQLite's triggers left pending
+    /// for the batch (migration m0005).
+    pub(crate) messages_written: bool,
 }
 
 /// The most events one `events` row holds (ADR 0004), so that a catch-up page of rows stays bounded.
@@ -172,6 +178,8 @@ pub(crate) struct BatchState {
     user_events: Vec<UserEventRow>,
     members: HashMap<CounterKey, Vec<UserId>>,
     receipts: Vec<ReceiptRow>,
+    /// Some unit inserted or updated messages: the search index has entries to take ([`UnitDelta`]).
+    messages_written: bool,
 }
 
 impl BatchState {
@@ -222,6 +230,7 @@ impl BatchState {
             self.receipts.retain(|r| !delta.purged.contains(&(r.tenant, r.conversation)));
         }
         self.receipts.extend(delta.receipts);
+        self.messages_written |= delta.messages_written;
     }
 
     /// Writes everything the database is behind on (counters, pending rows) with multi-row statements and
@@ -279,7 +288,14 @@ impl BatchState {
             6,
             receipts,
         )
-        .await
+        .await?;
+        // SQLite's search index takes the batch's new and edited messages in one write (m0005).
+        if std::mem::take(&mut self.messages_written) && conn.backend() == DbBackend::Sqlite {
+            for sql in SEARCH_INDEX_FLUSH {
+                conn.execute(Statement::from_string(DbBackend::Sqlite, sql)).await?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,6 +1,6 @@
 //! Consistency checks for tests and operators: the denormalised counters agree with the messages.
 
-use sea_orm::{ConnectionTrait, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Value};
 use uuid::Uuid;
 
 use chat_domain::{ConversationId, RepositoryError, TenantId, UserId};
@@ -82,6 +82,12 @@ pub enum IntegrityProblem {
         /// How many.
         count: i64,
     },
+    /// SQLite's search index does not match the messages' texts, or messages committed without being
+    /// indexed (rows left in `messages_fts_pending`). Checked over the whole database, whatever the tenant.
+    SearchIndex {
+        /// What SQLite's FTS5 integrity check said, or how many messages wait to be indexed.
+        detail: String,
+    },
 }
 
 /// Everything [`SeaOrmChatStore::check_integrity`] found.
@@ -109,8 +115,9 @@ fn get<T: sea_orm::TryGetable>(row: &sea_orm::QueryResult, col: &str) -> Result<
 impl SeaOrmChatStore {
     /// Recomputes every side's unread count and last message from the messages, checks that each
     /// conversation's `seq`s are gap-free and match its counter, and that every message's conversation has
-    /// sides, and that every user's kept unread total is the sum of their sides. Scans the whole tenant (or
-    /// database): an operator's tool, not a request path.
+    /// sides, that every user's kept unread total is the sum of their sides, and (SQLite) that the search
+    /// index holds exactly the messages' texts. Scans the whole tenant (or database; the search index
+    /// always whole): an operator's tool, not a request path.
     pub async fn check_integrity(&self, tenant: Option<TenantId>) -> Result<IntegrityReport, RepositoryError> {
         let db = self.connection();
         let backend = db.get_database_backend();
@@ -261,6 +268,32 @@ impl SeaOrmChatStore {
                 });
             }
         }
+        if backend == DbBackend::Sqlite {
+            report.problems.extend(search_index_problem(db).await?);
+        }
         Ok(report)
+    }
+}
+
+/// SQLite's search index against the messages (see [`IntegrityProblem::SearchIndex`]).
+async fn search_index_problem(db: &DatabaseConnection) -> Result<Option<IntegrityProblem>, RepositoryError> {
+    let pending = db
+        .query_one_raw(stmt(DbBackend::Sqlite, "SELECT COUNT(*) AS n FROM messages_fts_pending", Vec::new()))
+        .await
+        .map_err(db_err)?
+        .map(|row| get::<i64>(&row, "n"))
+        .transpose()?
+        .unwrap_or(0);
+    if pending > 0 {
+        return Ok(Some(IntegrityProblem::SearchIndex { detail: format!("{pending} committed messages not indexed") }));
+    }
+    // FTS5's own check; rank 1 compares an external-content index with its content table.
+    match db.execute_unprepared("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)").await {
+        Ok(_) => Ok(None),
+        // SQLITE_CORRUPT_VTAB: the index and the texts differ. Anything else is a failure to check.
+        Err(e) if e.to_string().contains("malformed") => {
+            Ok(Some(IntegrityProblem::SearchIndex { detail: e.to_string() }))
+        }
+        Err(e) => Err(db_err(e)),
     }
 }

@@ -369,6 +369,7 @@ impl Transaction for SeaOrmTransaction<'_> {
         if inserted == 0 {
             return Err(RepositoryError::Conflict(format!("message {} or its keys already exist", message.id())));
         }
+        self.delta.messages_written = true;
         Ok(())
     }
 
@@ -386,8 +387,9 @@ impl Transaction for SeaOrmTransaction<'_> {
                 id(p.id.as_uuid()),
             ],
         )
-        .await
-        .map(drop)
+        .await?;
+        self.delta.messages_written = true;
+        Ok(())
     }
 
     async fn hide_message(&mut self, tenant: TenantId, user: UserId, id_: MessageId) -> Result<bool, RepositoryError> {

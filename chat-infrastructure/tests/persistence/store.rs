@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use chat_domain::conversation::{Conversation, ConversationKind, LastMessage};
 use chat_domain::event::DomainEvent;
+use chat_domain::message::DeleteScope;
 use chat_domain::message::MessageSearchQuery;
-use chat_domain::messaging::{MessagingManager, SendTarget};
+use chat_domain::messaging::{Actor, MessagingManager, SendTarget};
+use chat_domain::settings::TenantSettings;
 use chat_domain::testing::fixtures::{self, at, seed_user, send, send_cmd};
 use chat_domain::uow::Transaction;
 use chat_domain::user::{ChatUser, UserSearchQuery};
@@ -648,4 +650,204 @@ async fn events_of_one_unit_share_a_row_and_read_back_one_by_one() {
         }
         assert_intact(name, &store, tenant).await;
     }
+}
+
+/// Search follows messages that are written, edited, erased and purged in the same batch as each other
+/// (SQLite indexes a batch's messages once, before it commits: migration m0005), a rolled-back unit leaves
+/// nothing behind, and the index matches the texts afterwards.
+#[tokio::test]
+async fn search_follows_messages_written_edited_and_purged_in_one_batch() {
+    for (name, store) in support::every_backend().await {
+        let repos = repos(&store);
+        let tenant = fixtures::tenant();
+        let (a, b, d) = (
+            seed_user(&repos, tenant, "a").await,
+            seed_user(&repos, tenant, "b").await,
+            seed_user(&repos, tenant, "d").await,
+        );
+        let earlier = send(&repos, send_cmd(tenant, a, SendTarget::User(b), "kilo earlier", at(1))).await.value.message;
+        let untouched =
+            send(&repos, send_cmd(tenant, b, SendTarget::User(a), "lima untouched", at(2))).await.value.message;
+        let doomed = send(&repos, send_cmd(tenant, a, SendTarget::User(d), "echo purged", at(3))).await.value.message;
+        let (ab, ad) = (earlier.conversation(), doomed.conversation());
+
+        let (release, blocker) = hold_writer(&repos).await;
+        let mut units = Vec::new();
+        // Written and edited in one unit.
+        units.push(queue_unit(&repos, move |tx| {
+            Box::pin(async move {
+                let manager = MessagingManager::default();
+                let to_ab = send_cmd(tenant, a, SendTarget::Conversation(ab), "alpha first", at(4));
+                let id = manager.send(tx, to_ab).await?.message.id();
+                let actor = Actor { tenant, user: a, now: at(5) };
+                manager.edit(tx, actor, id, fixtures::text("bravo second"), &TenantSettings::default()).await?;
+                Ok(())
+            })
+        }));
+        wait_queued(name, &store, units.len()).await;
+        // Written and deleted for everyone (its text erased) in one unit.
+        units.push(queue_unit(&repos, move |tx| {
+            Box::pin(async move {
+                let manager = MessagingManager::default();
+                let to_ab = send_cmd(tenant, b, SendTarget::Conversation(ab), "golf erased", at(6));
+                let id = manager.send(tx, to_ab).await?.message.id();
+                let actor = Actor { tenant, user: b, now: at(7) };
+                manager.delete_message(tx, actor, id, DeleteScope::Everyone, &TenantSettings::default()).await
+            })
+        }));
+        wait_queued(name, &store, units.len()).await;
+        // A message indexed earlier, edited; another written back with its text unchanged.
+        units.push(queue_unit(&repos, move |tx| {
+            Box::pin(async move {
+                let actor = Actor { tenant, user: a, now: at(8) };
+                let text = fixtures::text("charlie edited");
+                MessagingManager::default().edit(tx, actor, earlier.id(), text, &TenantSettings::default()).await?;
+                tx.update_message(&untouched).await?;
+                Ok(())
+            })
+        }));
+        wait_queued(name, &store, units.len()).await;
+        // Written in one unit, purged with its conversation (and an indexed message) by the next.
+        units.push(queue_unit(&repos, move |tx| {
+            Box::pin(async move {
+                MessagingManager::default()
+                    .send(tx, send_cmd(tenant, d, SendTarget::Conversation(ad), "delta pending", at(9)))
+                    .await?;
+                Ok(())
+            })
+        }));
+        wait_queued(name, &store, units.len()).await;
+        units.push(queue_unit(&repos, move |tx| {
+            Box::pin(async move {
+                tx.purge_conversation(tenant, ad).await?;
+                Ok(())
+            })
+        }));
+        wait_queued(name, &store, units.len()).await;
+        // Written, then the unit fails: rolled back to its savepoint.
+        units.push(queue_unit(&repos, move |tx| {
+            Box::pin(async move {
+                MessagingManager::default()
+                    .send(tx, send_cmd(tenant, a, SendTarget::Conversation(ab), "foxtrot failed", at(10)))
+                    .await?;
+                Err::<(), WorkError>(DomainError::NotFound("on purpose").into())
+            })
+        }));
+        wait_queued(name, &store, units.len()).await;
+        let _ = release.send(());
+        blocker.await.expect("blocker task").expect("blocker commits");
+        let outcomes: Vec<bool> =
+            futures_util::future::join_all(units).await.into_iter().map(|r| r.expect("unit task").is_ok()).collect();
+        assert_eq!(outcomes, [true, true, true, true, true, false], "{name}: only the failing unit fails");
+
+        let search = |text: &'static str| {
+            let repos = repos.clone();
+            async move {
+                let query = MessageSearchQuery {
+                    tenant,
+                    viewer: a,
+                    text: text.into(),
+                    conversation: None,
+                    offset: 0,
+                    limit: 20,
+                };
+                let found = repos.messages.search(&query).await.expect("search");
+                found.iter().map(|m| m.text().map(|t| t.as_str().to_owned()).unwrap_or_default()).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(search("bravo").await, ["bravo second"], "{name}: edited in the unit that wrote it");
+        assert!(search("alpha").await.is_empty(), "{name}: the text before the edit is gone");
+        assert_eq!(search("charlie").await, ["charlie edited"], "{name}: an indexed message edited");
+        assert!(search("kilo").await.is_empty(), "{name}: its old text is gone");
+        assert_eq!(search("lima").await, ["lima untouched"], "{name}: an unchanged text stays found");
+        for gone in ["golf", "delta", "echo", "foxtrot"] {
+            assert!(search(gone).await.is_empty(), "{name}: {gone} must not be found");
+        }
+        assert_intact(name, &store, tenant).await;
+    }
+}
+
+/// The integrity check compares SQLite's search index with the texts: an entry without its message, and
+/// a message committed without being indexed, are both reported.
+#[tokio::test]
+async fn integrity_check_reports_a_search_index_that_differs_from_the_texts() {
+    for (name, store) in support::every_backend().await {
+        if store.connection().get_database_backend() != sea_orm::DbBackend::Sqlite {
+            continue;
+        }
+        let repos = repos(&store);
+        let tenant = fixtures::tenant();
+        let (a, b) = (seed_user(&repos, tenant, "a").await, seed_user(&repos, tenant, "b").await);
+        send(&repos, send_cmd(tenant, a, SendTarget::User(b), "hotel indexed", at(1))).await;
+        assert_intact(name, &store, tenant).await;
+        let db = store.connection();
+        let search_problems = |report: chat_infrastructure::persistence::IntegrityReport| {
+            report.problems.into_iter().filter(|p| matches!(p, IntegrityProblem::SearchIndex { .. })).count()
+        };
+
+        db.execute_unprepared("INSERT INTO messages_fts_pending (rid) SELECT MAX(rid) FROM messages")
+            .await
+            .expect("note");
+        let report = store.check_integrity(Some(tenant)).await.expect("check");
+        assert_eq!(search_problems(report), 1, "{name}: a committed message left unindexed");
+        db.execute_unprepared("DELETE FROM messages_fts_pending").await.expect("forget");
+
+        db.execute_unprepared("INSERT INTO messages_fts (rowid, text) VALUES (1000000, 'ghost entry')")
+            .await
+            .expect("ghost");
+        let report = store.check_integrity(Some(tenant)).await.expect("check");
+        assert_eq!(search_problems(report), 1, "{name}: an index entry without its message");
+    }
+}
+
+/// Migration m0005 goes down to m0001's search triggers and up again on a file with messages, one of them
+/// deleted for everyone (no text, which m0001 left out of the index and m0005 indexes as empty): the
+/// index matches the texts after it, and search finds what was written before, between and after.
+#[tokio::test]
+async fn the_search_index_migration_goes_down_and_up_on_a_file_with_messages() {
+    let store = support::sqlite_file().await;
+    let db = store.connection().clone();
+    let repos = repos(&store);
+    let tenant = fixtures::tenant();
+    let (a, b) = (seed_user(&repos, tenant, "a").await, seed_user(&repos, tenant, "b").await);
+    send(&repos, send_cmd(tenant, a, SendTarget::User(b), "india one", at(1))).await;
+    let erased = send(&repos, send_cmd(tenant, a, SendTarget::User(b), "juliet two", at(2))).await.value.message;
+    commit_delete_for_everyone(&repos, tenant, a, erased.id(), at(3)).await;
+
+    Migrator::down(&db, Some(1)).await.expect("m0005 down");
+    // m0001's triggers index directly again.
+    db.execute_unprepared("UPDATE messages SET text = 'lima four' WHERE text = 'india one'").await.expect("edit");
+    Migrator::up(&db, None).await.expect("m0005 up");
+    assert_intact("sqlite-file", &store, tenant).await;
+
+    send(&repos, send_cmd(tenant, b, SendTarget::User(a), "mike five", at(4))).await;
+    assert_intact("sqlite-file", &store, tenant).await;
+    let found = |text: &'static str| {
+        let repos = repos.clone();
+        async move {
+            let query =
+                MessageSearchQuery { tenant, viewer: a, text: text.into(), conversation: None, offset: 0, limit: 5 };
+            repos.messages.search(&query).await.expect("search").len()
+        }
+    };
+    assert_eq!((found("india").await, found("juliet").await, found("lima").await, found("mike").await), (0, 0, 1, 1));
+}
+
+/// Deletes a message for everyone through the manager, in a unit of work that must commit.
+async fn commit_delete_for_everyone(
+    repos: &Repositories,
+    tenant: TenantId,
+    user: UserId,
+    id: chat_domain::MessageId,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    fixtures::commit(repos, move |tx| {
+        Box::pin(async move {
+            let actor = Actor { tenant, user, now };
+            MessagingManager::default()
+                .delete_message(tx, actor, id, DeleteScope::Everyone, &TenantSettings::default())
+                .await
+        })
+    })
+    .await;
 }

@@ -7,6 +7,9 @@ mod m0001_initial;
 mod m0002_unread_totals;
 mod m0003_outbox_relay;
 mod m0004_partial_client_id_index;
+mod m0005_search_index_per_batch;
+
+pub(crate) use m0005_search_index_per_batch::SEARCH_INDEX_FLUSH;
 
 /// Runs raw statements in order: what the schema builder cannot express (triggers, FTS tables, partial
 /// indexes).
@@ -29,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_unread_totals::Migration),
             Box::new(m0003_outbox_relay::Migration),
             Box::new(m0004_partial_client_id_index::Migration),
+            Box::new(m0005_search_index_per_batch::Migration),
         ]
     }
 }
