@@ -34,6 +34,7 @@ use chat_domain::messaging::{MessagingManager, SendMessage, SendTarget};
 use chat_domain::text::PersonName;
 use chat_domain::user::ChatUser;
 use chat_domain::{Repositories, TenantId, UserId};
+use chat_infrastructure::persistence::migration::SEARCH_INDEX_FLUSH;
 use chat_infrastructure::persistence::{Migrator, SeaOrmChatStore, SqliteWriter, StoreOptions};
 use chrono::Utc;
 use sea_orm::{
@@ -260,13 +261,6 @@ mod raw_sql {
     pub const EVENT: &str = "INSERT INTO events (tenant_id, id, payload, at) VALUES (?, ?, ?, ?)";
     pub const POSITIONS: &str =
         "INSERT INTO user_events (tenant_id, user_id, event_seq, event_id, at) VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?)";
-    /// SQLite only, once per transaction: the schema's insert trigger notes each new message, and the
-    /// batch indexes them all before it commits, as the store does (migration m0005).
-    pub const SEARCH_INDEX: [&str; 2] = [
-        "INSERT INTO messages_fts (rowid, text) SELECT m.rid, m.text FROM messages_fts_pending p \
-         JOIN messages m ON m.rid = p.rid ORDER BY p.rid",
-        "DELETE FROM messages_fts_pending",
-    ];
 }
 
 /// The event payloads of the raw programs.
@@ -381,8 +375,10 @@ async fn raw_program(
             raw_event(&txn, tenant, (from, to), payloads, at).await?;
             n += 1;
         }
+        // The schema's insert trigger notes each new message; the batch indexes them before it commits,
+        // as the store does (migration m0005).
         if backend == DbBackend::Sqlite {
-            for sql in raw_sql::SEARCH_INDEX {
+            for sql in SEARCH_INDEX_FLUSH {
                 txn.execute_unprepared(sql).await?;
             }
         }
@@ -517,7 +513,7 @@ fn raw_c_api(
             raw_c_api_event(&txn, tenant, (from, to), payloads, &at, without)?;
             n += 1;
         }
-        for sql in raw_sql::SEARCH_INDEX {
+        for sql in SEARCH_INDEX_FLUSH {
             txn.prepare_cached(sql)?.execute([])?;
         }
         txn.commit()?;

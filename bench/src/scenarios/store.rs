@@ -14,6 +14,7 @@ use std::time::Instant;
 use chat_domain::conversation::ConversationListQuery;
 use chat_domain::message::{MessagePageQuery, PageOrder};
 use chat_domain::{ConversationId, Repositories, Seq, TenantId, UserId};
+use chat_infrastructure::persistence::migration::SEARCH_INDEX_FLUSH;
 use chat_infrastructure::persistence::{SeaOrmChatStore, StoreOptions};
 use chrono::{TimeZone, Utc};
 use hdrhistogram::Histogram;
@@ -113,12 +114,9 @@ async fn seed_messages(
         txn.execute_raw(Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)).await?;
         // The schema's triggers note new messages for the search index, which the store's writer fills
         // before each commit (migration m0005); so does the seed, so the file holds what the store writes.
-        txn.execute_unprepared(
-            "INSERT INTO messages_fts (rowid, text) SELECT m.rid, m.text FROM messages_fts_pending p \
-             JOIN messages m ON m.rid = p.rid ORDER BY p.rid",
-        )
-        .await?;
-        txn.execute_unprepared("DELETE FROM messages_fts_pending").await?;
+        for sql in SEARCH_INDEX_FLUSH {
+            txn.execute_unprepared(sql).await?;
+        }
         txn.commit().await?;
         seq += n;
     }

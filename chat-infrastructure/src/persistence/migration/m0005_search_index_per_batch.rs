@@ -7,11 +7,11 @@
 //!
 //! The insert trigger now only notes the message's row id in `messages_fts_pending`, an ordinary table
 //! that savepoints cost nothing extra for. Before a batch commits, if one of its units inserted or updated
-//! messages, the writer indexes every noted message in one statement ([`SEARCH_INDEX_FLUSH`]), so committed
-//! data has no pending rows (`check_integrity` reports any). An edit or delete
-//! of a message still pending (inserted earlier in the same batch) leaves the index alone: removing an
-//! entry FTS5 never received would corrupt an external-content index. Every other edit removes the old
-//! entry and notes the message again; a write that leaves the text as it was touches nothing.
+//! messages, the writer indexes every noted message in one statement ([`SEARCH_INDEX_FLUSH`]), so
+//! committed data has no pending rows (`check_integrity` reports any). An edit or delete of a message
+//! still pending (inserted earlier in the same batch) leaves the index alone: removing an entry FTS5 never
+//! received would corrupt an external-content index. Every other edit removes the old entry and notes the
+//! message again; a write that leaves the text as it was touches nothing.
 //!
 //! Every message is indexed now, a message without text (deleted for everyone) as an empty document, where
 //! m0001 skipped those. FTS5 expects an external-content index to hold every row of its content table,
@@ -37,8 +37,10 @@ impl MigrationName for Migration {
 
 /// Indexes the pending messages in row-id order (FTS5 writes a segment early when ids go backwards) and
 /// forgets them: what a batch runs before it commits, on SQLite. A message deleted before this runs has
-/// left `messages_fts_pending` already (its delete trigger).
-pub(crate) const SEARCH_INDEX_FLUSH: [&str; 2] = [
+/// left `messages_fts_pending` already (its delete trigger). Public for programs that write `messages`
+/// with their own SQL on a store's SQLite file (benchmark baselines, seeds): they run it before their
+/// commit too, or search misses their messages.
+pub const SEARCH_INDEX_FLUSH: [&str; 2] = [
     "INSERT INTO messages_fts (rowid, text) SELECT m.rid, m.text FROM messages_fts_pending p \
      JOIN messages m ON m.rid = p.rid ORDER BY p.rid",
     "DELETE FROM messages_fts_pending",

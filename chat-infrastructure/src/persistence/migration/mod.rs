@@ -9,7 +9,7 @@ mod m0003_outbox_relay;
 mod m0004_partial_client_id_index;
 mod m0005_search_index_per_batch;
 
-pub(crate) use m0005_search_index_per_batch::SEARCH_INDEX_FLUSH;
+pub use m0005_search_index_per_batch::SEARCH_INDEX_FLUSH;
 
 /// Runs raw statements in order: what the schema builder cannot express (triggers, FTS tables, partial
 /// indexes).
